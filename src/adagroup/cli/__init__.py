@@ -1,0 +1,70 @@
+"""The ``adagroup`` command line: thin subcommands over the public API.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)``; the
+parser it adds sets ``func(args) -> int``. Errors that users can fix (bad
+input, missing studies) print one line to stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..exceptions import AdagroupError
+
+__all__ = ["main", "CLIUsageError"]
+
+_SUBCOMMAND_MODULES = ("_cluster", "_study", "_bench", "_demo")
+
+
+class CLIUsageError(AdagroupError):
+    """The command line was well-formed but asks for something impossible."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="adagroup", description="Decide which tasks should be trained together."
+    )
+    parser.add_argument("--version", action="version", version=f"adagroup {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (AdagroupError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        print(f"adagroup {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"adagroup {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The estimator machinery shared by every clusterer: params, validation, automatic k."""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import FewerClustersWarning
+from ._objective import density_objective, labels_to_groups
+from ._validation import check_affinity, check_n_clusters, check_random_state
+
+__all__ = ["BaseTaskClustering", "ClusteringResult", "select_n_clusters"]
+
+
+@dataclass(frozen=True)
+class ClusteringResult:
+    """What one clusterer returns for one ``k``.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_tasks,)
+        Group of each task, in 0..k-1.
+    objective : float
+        The density objective ``F`` of ``labels``.
+    upper_bound : float or None
+        A proven upper bound on ``F`` over all partitions into ``k`` groups, or
+        None when the method has none.
+    proven_optimal : bool
+        True when the bound certifies that no partition has a larger ``F``.
+    n_iter : int
+        Iterations the method ran.
+    status : str
+        ``"optimal"``, ``"optimal_inaccurate"``, ``"heuristic"`` ...
+    info : dict
+        Method-specific extras (solver value, timings).
+    """
+
+    labels: np.ndarray
+    objective: float
+    upper_bound: float | None = None
+    proven_optimal: bool = False
+    n_iter: int = 0
+    status: str = "heuristic"
+    info: dict = field(default_factory=dict)
+
+
+def select_n_clusters(
+    S: np.ndarray, objectives: dict[int, float]
+) -> tuple[int, list[dict[str, float]]]:
+    """Pick ``k`` by the largest average density above the mean affinity.
+
+    The rule is the AdaGroup paper's, ``argmax_k F_k / k``, applied to the
+    affinity minus its mean ``s̄``: ``argmax_k (F_k - n s̄) / k``. Every partition
+    of ``n`` tasks gains exactly ``n c`` when a constant ``c`` is added to ``S``,
+    so without the centring the choice would depend on the affinity's offset
+    (with ``S >= 0`` the raw rule always picks ``k = 1``). Ties go to the
+    smaller ``k``.
+
+    Parameters
+    ----------
+    S : ndarray of shape (n_tasks, n_tasks)
+    objectives : dict of int to float
+        ``F_k`` of the grouping found for each candidate ``k``.
+
+    Returns
+    -------
+    k : int
+    table : list of dict
+        One row per candidate: ``k``, ``objective``, ``average_density``.
+    """
+    n = S.shape[0]
+    offset = n * float(S.mean())
+    table = []
+    best_k, best = None, -np.inf
+    for k in sorted(objectives):
+        avg = (objectives[k] - offset) / k
+        table.append({"k": k, "objective": objectives[k], "average_density": avg})
+        # Relative slack so that round-off does not break ties toward larger k.
+        if avg > best + 1e-9 * (abs(best) if np.isfinite(best) else 1.0):
+            best_k, best = k, avg
+    assert best_k is not None
+    return best_k, table
+
+
+class BaseTaskClustering:
+    """Base class for task clusterers on a precomputed affinity matrix.
+
+    Subclasses store their arguments in ``__init__`` (no checks there) and
+    implement ``_fit_k(S, k, rng, **warm) -> ClusteringResult``. ``fit``
+    validates, handles ``n_clusters="auto"`` and sets the learned attributes.
+    The ``get_params``/``set_params`` pair follows scikit-learn, so
+    ``sklearn.base.clone`` works without scikit-learn being required.
+    """
+
+    method: str = "base"
+
+    # -- scikit-learn parameter protocol -------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        params = [p for p in sig.parameters.values() if p.name != "self"]
+        for p in params:
+            if p.kind == p.VAR_POSITIONAL:
+                raise RuntimeError(
+                    f"{cls.__name__} should always specify its parameters in the signature of "
+                    "its __init__ (no varargs)."
+                )
+        return sorted(p.name for p in params if p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Get the parameters of this estimator."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> BaseTaskClustering:
+        """Set the parameters of this estimator; unknown keys raise ``ValueError``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}. Valid "
+                    f"parameters are: {valid!r} (see {type(self).__name__}().get_params())."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            same = default is value
+            if not same:
+                try:
+                    same = bool(default == value)
+                except Exception:  # arrays and other odd defaults compare ambiguously
+                    same = False
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _fit_k(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+    ) -> ClusteringResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _candidate_ks(self, n: int) -> list[int]:
+        max_k = getattr(self, "max_clusters", None)
+        if max_k is None:
+            max_k = min(n, 10)
+        max_k = check_n_clusters(max_k, n, caller=type(self).__name__)
+        min_k = getattr(self, "min_clusters", 1) or 1
+        min_k = check_n_clusters(min_k, n, caller=type(self).__name__)
+        if min_k > max_k:
+            raise ValueError(
+                f"The 'min_clusters' parameter of {type(self).__name__} must be <= "
+                f"max_clusters={max_k}. Got {min_k} instead."
+            )
+        return list(range(min_k, max_k + 1))
+
+    def fit(self, T: Any, y: None = None, **warm: Any) -> BaseTaskClustering:
+        """Group the tasks of the affinity matrix ``T``.
+
+        Parameters
+        ----------
+        T : array-like or pandas.DataFrame of shape (n_tasks, n_tasks)
+            Affinity of row task to column task, higher is better. It is
+            symmetrised as ``(T + T.T) / 2``. A DataFrame's index names the tasks.
+        y : None
+            Ignored; present for scikit-learn API consistency.
+        **warm
+            Method-specific warm-start hints (e.g. ``init_labels``).
+
+        Returns
+        -------
+        self
+        """
+        name = type(self).__name__
+        start = time.perf_counter()
+        S, names = check_affinity(T, caller=name)
+        n = S.shape[0]
+        k = check_n_clusters(self.n_clusters, n, caller=name, allow_auto=True)
+        rng = check_random_state(getattr(self, "random_state", None))
+        if k == "auto":
+            results = {kk: self._fit_k(S, kk, rng, **warm) for kk in self._candidate_ks(n)}
+            k, table = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
+            for row in table:
+                r = results[row["k"]]
+                row["upper_bound"] = r.upper_bound
+                row["proven_optimal"] = r.proven_optimal
+            self.k_table_ = table
+            result = results[k]
+        else:
+            result = self._fit_k(S, k, rng, **warm)
+            self.k_table_ = None
+        self._set_result(S, names, k, result)
+        self.seconds_ = time.perf_counter() - start
+        return self
+
+    def _set_result(
+        self, S: np.ndarray, names: list[str] | None, k: int, result: ClusteringResult
+    ) -> None:
+        labels = np.asarray(result.labels, dtype=np.intp)
+        n_found = len(np.unique(labels))
+        if n_found < k:
+            warnings.warn(
+                f"Number of distinct groups ({n_found}) found smaller than n_clusters ({k}); "
+                "the affinity matrix may hold fewer distinct groups.",
+                FewerClustersWarning,
+                stacklevel=3,
+            )
+        self.labels_ = labels
+        self.n_clusters_ = k
+        self.objective_ = float(density_objective(S, labels))
+        self.upper_bound_ = None if result.upper_bound is None else float(result.upper_bound)
+        self.gap_ = (
+            None
+            if self.upper_bound_ is None
+            else max(0.0, self.upper_bound_ - self.objective_)
+        )
+        self.proven_optimal_ = bool(result.proven_optimal)
+        self.n_iter_ = int(result.n_iter)
+        self.status_ = result.status
+        self.info_ = dict(result.info)
+        self.task_names_ = names
+        self.n_tasks_ = S.shape[0]
+
+    def fit_predict(self, T: Any, y: None = None, **warm: Any) -> np.ndarray:
+        """Fit and return ``labels_``."""
+        return self.fit(T, **warm).labels_
+
+    @property
+    def groups_(self) -> list[list]:
+        """The groups as lists of task names (or indices when ``T`` had no names)."""
+        return labels_to_groups(self.labels_, self.task_names_)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted result as a JSON-ready dict (the CLI's ``--json`` object)."""
+        return {
+            "method": self.method,
+            "k": int(self.n_clusters_),
+            "groups": [[str(t) for t in g] for g in self.groups_],
+            "objective": self.objective_,
+            "upper_bound": self.upper_bound_,
+            "gap": self.gap_,
+            "proven_optimal": self.proven_optimal_ if self.upper_bound_ is not None else None,
+            "seconds": self.seconds_,
+        }

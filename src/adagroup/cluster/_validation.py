@@ -1,0 +1,145 @@
+"""Input checks shared by every clusterer: one-line errors naming parameter, value and fix."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "check_affinity",
+    "check_n_clusters",
+    "check_random_state",
+    "check_labels",
+]
+
+
+def check_affinity(
+    T: Any, *, caller: str = "adagroup", param: str = "T"
+) -> tuple[np.ndarray, list[str] | None]:
+    """Validate an affinity matrix and return its symmetric part and its task names.
+
+    Parameters
+    ----------
+    T : array-like or pandas.DataFrame of shape (n_tasks, n_tasks)
+        Affinity of target task (row) to partner task (column); higher is better.
+    caller : str, default="adagroup"
+        Name of the calling function or estimator, quoted in error messages.
+    param : str, default="T"
+        Name of the parameter, quoted in error messages.
+
+    Returns
+    -------
+    S : ndarray of shape (n_tasks, n_tasks)
+        ``(T + T.T) / 2`` as float64. The objective only sees this part, so an
+        asymmetric ``T`` is symmetrised rather than rejected.
+    task_names : list of str or None
+        The DataFrame's index when ``T`` is a DataFrame, else None.
+
+    Raises
+    ------
+    TypeError
+        If ``T`` is not numeric.
+    ValueError
+        If ``T`` is empty, not square, not finite, or a DataFrame whose row and
+        column labels disagree or repeat.
+    """
+    names = None
+    if hasattr(T, "index") and hasattr(T, "columns") and hasattr(T, "to_numpy"):
+        names = [str(x) for x in T.index]
+        columns = [str(x) for x in T.columns]
+        if len(set(names)) != len(names):
+            dup = sorted({x for x in names if names.count(x) > 1})
+            raise ValueError(
+                f"The task names of {param!r} in {caller} must be unique. Got duplicates "
+                f"{dup}; rename them so every row and column names one task."
+            )
+        if len(names) == len(columns) and names != columns:
+            raise ValueError(
+                f"The row and column labels of {param!r} in {caller} must name the same tasks "
+                f"in the same order. Got rows {names[:5]}... and columns {columns[:5]}...; "
+                "reorder with T.loc[names, names]."
+            )
+        T = T.to_numpy()
+    if isinstance(T, np.matrix):
+        raise TypeError(
+            f"np.matrix is not supported for {param!r} in {caller}; convert with np.asarray(T)."
+        )
+    try:
+        A = np.asarray(T, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"The {param!r} parameter of {caller} must be a numeric square matrix. Got "
+            f"non-numeric entries ({exc}); convert every cell to a number."
+        ) from None
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(
+            f"The {param!r} parameter of {caller} must be a square matrix of shape "
+            f"(n_tasks, n_tasks). Got shape {A.shape}; pass one row and one column per task."
+        )
+    if A.shape[0] == 0:
+        raise ValueError(
+            f"The {param!r} parameter of {caller} must hold at least one task. Got shape "
+            f"{A.shape}; pass a non-empty matrix."
+        )
+    if not np.all(np.isfinite(A)):
+        bad = np.argwhere(~np.isfinite(A))[0]
+        raise ValueError(
+            f"The {param!r} parameter of {caller} must be finite. Got {A[tuple(bad)]} at "
+            f"[{bad[0]}, {bad[1]}] ({int(np.sum(~np.isfinite(A)))} non-finite entries); "
+            "fill unmeasured entries, e.g. with the row mean."
+        )
+    S = (A + A.T) / 2.0
+    return S, names
+
+
+def check_n_clusters(
+    n_clusters: Any, n_tasks: int, *, caller: str = "adagroup", allow_auto: bool = False
+) -> int | str:
+    """Validate ``n_clusters`` against the number of tasks.
+
+    Returns the int, or ``"auto"`` when allowed and given.
+    """
+    if allow_auto and isinstance(n_clusters, str) and n_clusters == "auto":
+        return "auto"
+    auto = ' or "auto"' if allow_auto else ""
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral):
+        raise ValueError(
+            f"The 'n_clusters' parameter of {caller} must be an int in [1, n_tasks]{auto}. "
+            f"Got {n_clusters!r} instead."
+        )
+    if not 1 <= int(n_clusters) <= n_tasks:
+        raise ValueError(
+            f"The 'n_clusters' parameter of {caller} must be an int in [1, n_tasks={n_tasks}]"
+            f"{auto}. Got {n_clusters!r} instead; n_tasks={n_tasks} should be >= n_clusters."
+        )
+    return int(n_clusters)
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """Turn ``None``, an int, a ``Generator`` or a ``RandomState`` into a ``Generator``."""
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    raise ValueError(
+        "The 'random_state' parameter must be None, an int, a numpy Generator or RandomState. "
+        f"Got {random_state!r} instead."
+    )
+
+
+def check_labels(labels: Sequence[int] | np.ndarray, n_tasks: int, *, param: str = "labels"):
+    """Validate a label vector of length ``n_tasks`` and relabel it to 0..k-1 by first use."""
+    lab = np.asarray(labels)
+    if lab.shape != (n_tasks,):
+        raise ValueError(
+            f"The {param!r} parameter must have shape (n_tasks,)=({n_tasks},). "
+            f"Got shape {lab.shape}; give one group label per task."
+        )
+    _, first, inverse = np.unique(lab, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))
+    return order[inverse].astype(np.intp)
