@@ -59,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (AdagroupError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        if args.verbose:
+            raise
         print(f"adagroup {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

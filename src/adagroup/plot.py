@@ -1,0 +1,118 @@
+"""Heatmap of an affinity matrix reordered by group, with group borders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_affinity", "HeatmapLayout"]
+
+
+class HeatmapLayout(NamedTuple):
+    """What the heatmap shows, computed without matplotlib.
+
+    Attributes
+    ----------
+    order : ndarray of shape (n_tasks,)
+        Task index shown at each position (grouped, groups in label order).
+    matrix : ndarray of shape (n_tasks, n_tasks)
+        ``T[order][:, order]``.
+    boundaries : list of int
+        Positions between groups where a border is drawn.
+    tick_labels : list of str
+        Task names in display order.
+    """
+
+    order: np.ndarray
+    matrix: np.ndarray
+    boundaries: list[int]
+    tick_labels: list[str]
+
+
+def _heatmap_layout(
+    T: np.ndarray, labels: Sequence[int] | None, task_names: Sequence[str] | None
+) -> HeatmapLayout:
+    T = np.asarray(T, dtype=np.float64)
+    n = T.shape[0]
+    names = [str(x) for x in task_names] if task_names is not None else [str(i) for i in range(n)]
+    if labels is None:
+        order = np.arange(n)
+        boundaries: list[int] = []
+    else:
+        lab = np.asarray(labels)
+        # Stable sort keeps the input order inside each group.
+        order = np.argsort(lab, kind="stable")
+        sizes = np.bincount(lab.astype(np.intp))
+        boundaries = [int(b) for b in np.cumsum(sizes[sizes > 0])[:-1]]
+    return HeatmapLayout(order, T[np.ix_(order, order)], boundaries, [names[i] for i in order])
+
+
+def plot_affinity(
+    T: Any,
+    labels: Sequence[int] | None = None,
+    task_names: Sequence[str] | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+) -> Axes:
+    """Draw the affinity matrix as a heatmap, tasks grouped and groups boxed.
+
+    Parameters
+    ----------
+    T : array-like or pandas.DataFrame of shape (n_tasks, n_tasks)
+        Affinity matrix (a DataFrame's index supplies ``task_names``).
+    labels : array-like of shape (n_tasks,), default=None
+        Group of each task; tasks are reordered by group and a white line is
+        drawn between groups.
+    task_names : sequence of str, default=None
+        Tick labels (shown when there are at most 60 tasks).
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure is made when None.
+    title : str, default=None
+    cmap : str, default="viridis"
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    try:
+        import matplotlib
+
+        if ax is None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError(
+            "plot_affinity needs matplotlib; install it with pip install \"adagroup[cluster]\"."
+        ) from None
+    if task_names is None and hasattr(T, "index"):
+        task_names = [str(x) for x in T.index]
+    if hasattr(T, "to_numpy"):
+        T = T.to_numpy()
+    layout = _heatmap_layout(np.asarray(T, dtype=np.float64), labels, task_names)
+    n = layout.matrix.shape[0]
+    if ax is None:
+        size = min(12.0, 3.0 + 0.18 * n)
+        _, ax = plt.subplots(figsize=(size + 1.2, size))
+    image = ax.imshow(layout.matrix, cmap=cmap, interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="affinity")
+    for b in layout.boundaries:
+        ax.axhline(b - 0.5, color="white", linewidth=2)
+        ax.axvline(b - 0.5, color="white", linewidth=2)
+    if n <= 60:
+        ax.set_xticks(range(n), layout.tick_labels, rotation=90, fontsize=8)
+        ax.set_yticks(range(n), layout.tick_labels, fontsize=8)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax.set_xlabel("partner task")
+    ax.set_ylabel("target task")
+    if title:
+        ax.set_title(title)
+    return ax
