@@ -13,6 +13,10 @@ def rng():
 def planted():
     """A well-separated planted affinity matrix with 3 groups of sizes 4, 3, 3."""
     return make_planted_affinity(
-        [4, 3, 3], within_mean=1.0, within_std=0.05, between_mean=0.0, between_std=0.05,
+        [4, 3, 3],
+        within_mean=1.0,
+        within_std=0.05,
+        between_mean=0.0,
+        between_std=0.05,
         random_state=0,
     )

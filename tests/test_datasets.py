@@ -6,7 +6,11 @@ from adagroup.datasets import make_fig2_affinity, make_planted_affinity
 
 def test_planted_shapes_and_means():
     T, labels = make_planted_affinity(
-        [30, 20], within_mean=[5.0, 3.0], within_std=0.1, between_mean=-1.0, between_std=0.1,
+        [30, 20],
+        within_mean=[5.0, 3.0],
+        within_std=0.1,
+        between_mean=-1.0,
+        between_std=0.1,
         random_state=0,
     )
     assert T.shape == (50, 50)

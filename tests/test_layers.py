@@ -7,12 +7,24 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "adagroup"
 
 # Lower number = lower layer; a module may import only its own layer or below.
 LAYERS = {
-    "exceptions": 0, "tasks": 0, "runs": 0, "io": 0,
-    "cluster": 1, "datasets": 1, "sampling": 1,
+    "exceptions": 0,
+    "tasks": 0,
+    "runs": 0,
+    "io": 0,
+    "cluster": 1,
+    "datasets": 1,
+    "sampling": 1,
     "storage": 2,
-    "study": 3, "execution": 3, "affinity": 3,
-    "adaptive": 4, "trainers": 4,
-    "bench": 5, "plot": 5, "report": 5, "cli": 6, "__main__": 6,
+    "study": 3,
+    "execution": 3,
+    "affinity": 3,
+    "adaptive": 4,
+    "trainers": 4,
+    "bench": 5,
+    "plot": 5,
+    "report": 5,
+    "cli": 6,
+    "__main__": 6,
 }
 
 

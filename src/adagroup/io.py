@@ -104,6 +104,6 @@ def write_affinity(
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["task", *names])
-        for name, row in zip(names, T):
+        for name, row in zip(names, T, strict=True):
             writer.writerow([name, *(repr(float(v)) for v in row)])
     return path

@@ -89,7 +89,7 @@ def plot_affinity(
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - exercised only without matplotlib
         raise ImportError(
-            "plot_affinity needs matplotlib; install it with pip install \"adagroup[cluster]\"."
+            'plot_affinity needs matplotlib; install it with pip install "adagroup[cluster]".'
         ) from None
     if task_names is None and hasattr(T, "index"):
         task_names = [str(x) for x in T.index]

@@ -221,9 +221,7 @@ class BaseTaskClustering:
         self.objective_ = float(density_objective(S, labels))
         self.upper_bound_ = None if result.upper_bound is None else float(result.upper_bound)
         self.gap_ = (
-            None
-            if self.upper_bound_ is None
-            else max(0.0, self.upper_bound_ - self.objective_)
+            None if self.upper_bound_ is None else max(0.0, self.upper_bound_ - self.objective_)
         )
         self.proven_optimal_ = bool(result.proven_optimal)
         self.n_iter_ = int(result.n_iter)
