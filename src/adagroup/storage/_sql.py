@@ -1,0 +1,662 @@
+"""SQL storage on SQLAlchemy 2.x: a SQLite file on one machine, a server database for many."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from ..exceptions import (
+    AdagroupError,
+    RunUpdateError,
+    SchemaVersionError,
+    StorageInternalError,
+    StudyMismatchError,
+    StudyNotFoundError,
+)
+from ..runs import RunRecord, RunState
+from ._base import BaseStorage, StudyInfo, check_scores, subset_key
+
+__all__ = ["SQLStorage", "SCHEMA_VERSION"]
+
+_logger = logging.getLogger(__name__)
+
+#: Version of the table layout written by this adagroup. Bump on any schema change.
+SCHEMA_VERSION = 1
+
+_T = TypeVar("_T")
+_TABLES: dict[str, Any] = {}
+
+
+def _import_sqlalchemy() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            'SQL storage needs SQLAlchemy 2.x. Install it with: pip install "adagroup[study]"'
+        ) from exc
+    return sqlalchemy
+
+
+def _tables() -> dict[str, Any]:
+    """Build the table definitions once (SQLAlchemy is imported lazily)."""
+    if _TABLES:
+        return _TABLES
+    sa = _import_sqlalchemy()
+    md = sa.MetaData()
+    _TABLES["metadata"] = md
+    _TABLES["schema_version"] = sa.Table(
+        "schema_version", md, sa.Column("version", sa.Integer, primary_key=True)
+    )
+    _TABLES["studies"] = sa.Table(
+        "studies",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(512), nullable=False, unique=True),
+        sa.Column("tasks", sa.JSON, nullable=False),
+        sa.Column("greater_is_better", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    _TABLES["runs"] = sa.Table(
+        "runs",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "study_id", sa.Integer, sa.ForeignKey("studies.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("subset_key", sa.Text, nullable=False),
+        sa.Column("seed", sa.Integer, nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False, default=0),
+        sa.Column("state", sa.Integer, nullable=False),
+        sa.Column("started_at", sa.DateTime),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("heartbeat_at", sa.DateTime),
+        sa.Column("retried_from", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
+        sa.Column("error", sa.Text),
+        sa.Column("worker", sa.String(512)),
+        sa.UniqueConstraint("study_id", "subset_key", "seed", "attempt", name="uq_runs_plan"),
+        sa.Index("ix_runs_study_state", "study_id", "state"),
+    )
+    _TABLES["results"] = sa.Table(
+        "results",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("task", sa.String(512), nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.UniqueConstraint("run_id", "task", name="uq_results_run_task"),
+    )
+    return _TABLES
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(s in text for s in ("database is locked", "database is busy", "deadlock"))
+
+
+class SQLStorage(BaseStorage):
+    """Storage in any database SQLAlchemy can reach (see :class:`BaseStorage` for the contract).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL, e.g. ``"sqlite:///study.db"`` (a file, the default choice on
+        one machine) or ``"postgresql+psycopg://user@host/db"`` (many machines).
+    busy_timeout : float, default=60.0
+        SQLite only: seconds a writer waits for the file lock before failing.
+    max_retries : int, default=20
+        How often a transaction that hit a lock or deadlock is retried (with
+        jittered back-off) before :class:`~adagroup.exceptions.StorageInternalError`.
+    engine_kwargs : dict, default=None
+        Extra keyword arguments for :func:`sqlalchemy.create_engine`.
+
+    Raises
+    ------
+    SchemaVersionError
+        If the database was written by a newer adagroup (or an older, incompatible one).
+
+    Notes
+    -----
+    Every method is one transaction. On SQLite, write transactions start with
+    ``BEGIN IMMEDIATE`` so that two writers never deadlock upgrading a read lock,
+    the journal is in WAL mode so readers never block the writer, and
+    ``database is locked`` errors are retried. A run is claimed by the
+    conditional ``UPDATE runs SET state=RUNNING WHERE id=? AND state=WAITING``
+    whose row count tells the winner; on server databases the candidate row is
+    selected ``FOR UPDATE SKIP LOCKED``. SQLite works for any number of
+    processes on one machine; across machines use a server database (network
+    file systems do not implement SQLite's locks reliably).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout: float = 60.0,
+        max_retries: int = 20,
+        engine_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        sa = _import_sqlalchemy()
+        self.url = str(url)
+        self.busy_timeout = float(busy_timeout)
+        self.max_retries = int(max_retries)
+        self.engine_kwargs = dict(engine_kwargs or {})
+        kwargs = dict(self.engine_kwargs)
+        try:
+            parsed = sa.engine.make_url(self.url)
+        except Exception as exc:
+            raise ValueError(
+                f"The 'storage' URL {self.url!r} is not a valid SQLAlchemy URL; use e.g. "
+                "'sqlite:///study.db' or 'postgresql+psycopg://user@host/db'."
+            ) from exc
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        self._lock: Any = contextlib.nullcontext()
+        if self._sqlite:
+            memory = parsed.database in (None, "", ":memory:")
+            if memory:
+                # One shared connection, or each thread would see its own empty database.
+                kwargs.setdefault("poolclass", sa.pool.StaticPool)
+                self._lock = threading.RLock()
+            kwargs.setdefault("connect_args", {"check_same_thread": False})
+        try:
+            self._engine = sa.create_engine(self.url, **kwargs)
+        except Exception as exc:
+            raise ValueError(f"Cannot open storage {self.url!r}: {exc}") from exc
+        if self._sqlite:
+            self._configure_sqlite(sa)
+        self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "busy_timeout": self.busy_timeout,
+            "max_retries": self.max_retries,
+            "engine_kwargs": self.engine_kwargs,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        url = state.pop("url")
+        self.__init__(url, **state)  # type: ignore[misc]
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call before forking, or when done)."""
+        self._engine.dispose()
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _configure_sqlite(self, sa: Any) -> None:
+        busy_ms = int(self.busy_timeout * 1000)
+
+        @sa.event.listens_for(self._engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take over transaction control from pysqlite so BEGIN IMMEDIATE can be issued.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            for _ in range(50):
+                try:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    break
+                except Exception as exc:  # another process is switching the mode right now
+                    if not _is_retryable(exc):
+                        raise
+                    time.sleep(0.05)
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @sa.event.listens_for(self._engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            write = conn.get_execution_options().get("adagroup_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _run(self, fn: Callable[[Any], _T], *, write: bool = True) -> _T:
+        """Run ``fn(conn)`` in one transaction; retry on lock errors; wrap database errors."""
+        sa = _import_sqlalchemy()
+        delay = 0.01
+        for attempt in range(self.max_retries + 1):
+            try:
+                with self._lock, self._engine.connect() as conn:
+                    conn = conn.execution_options(adagroup_write=write)
+                    with conn.begin():
+                        return fn(conn)
+            except AdagroupError:
+                raise
+            except sa.exc.DBAPIError as exc:
+                if attempt < self.max_retries and (
+                    _is_retryable(exc) or isinstance(exc, sa.exc.IntegrityError)
+                ):
+                    # IntegrityError: a concurrent writer inserted the same plan row first.
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                raise StorageInternalError(
+                    f"Storage {self!r} failed and the transaction was rolled back: {exc}"
+                ) from exc
+            except sa.exc.SQLAlchemyError as exc:
+                raise StorageInternalError(
+                    f"Storage {self!r} failed and the transaction was rolled back: {exc}"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _init_schema(self) -> None:
+        sa = _import_sqlalchemy()
+        t = _tables()
+
+        def fn(conn: Any) -> None:
+            t["metadata"].create_all(conn)
+            found = conn.execute(sa.select(sa.func.max(t["schema_version"].c.version))).scalar()
+            if found is None:
+                conn.execute(sa.insert(t["schema_version"]).values(version=SCHEMA_VERSION))
+            elif found > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"Storage {self.url!r} has schema version {found}, written by a newer "
+                    f"adagroup; this one reads version {SCHEMA_VERSION}. Upgrade adagroup "
+                    "(pip install -U adagroup)."
+                )
+            elif found < SCHEMA_VERSION:  # pragma: no cover - only one version exists so far
+                raise SchemaVersionError(
+                    f"Storage {self.url!r} has schema version {found}; this adagroup needs "
+                    f"{SCHEMA_VERSION} and cannot migrate it."
+                )
+
+        self._run(fn)
+
+    def _db_now(self, conn: Any) -> datetime:
+        sa = _import_sqlalchemy()
+        if self._sqlite:
+            # CURRENT_TIMESTAMP has whole seconds on SQLite; %f gives milliseconds.
+            value = conn.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar()
+            return datetime.fromisoformat(value)
+        value = conn.execute(sa.select(sa.func.current_timestamp())).scalar()
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def _study_row(self, conn: Any, study_id: int) -> Any:
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+        row = conn.execute(sa.select(studies).where(studies.c.id == study_id)).first()
+        if row is None:
+            raise StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
+        return row
+
+    def _records(self, conn: Any, rows: Sequence[Any]) -> list[RunRecord]:
+        sa = _import_sqlalchemy()
+        results = _tables()["results"]
+        scores: dict[int, dict[str, float]] = {}
+        done = [r.id for r in rows if r.state == RunState.COMPLETE]
+        for i in range(0, len(done), 500):
+            chunk = done[i : i + 500]
+            q = sa.select(results.c.run_id, results.c.task, results.c.value).where(
+                results.c.run_id.in_(chunk)
+            )
+            for run_id, task, value in conn.execute(q):
+                scores.setdefault(run_id, {})[task] = value
+        out = []
+        for r in rows:
+            subset = tuple(json.loads(r.subset_key))
+            got = scores.get(r.id, {})
+            out.append(
+                RunRecord(
+                    run_id=r.id,
+                    subset=subset,
+                    seed=r.seed,
+                    state=RunState(r.state),
+                    scores={t: got[t] for t in subset if t in got},
+                    attempt=r.attempt,
+                    retried_from=r.retried_from,
+                    error=r.error,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    heartbeat_at=r.heartbeat_at,
+                    worker=r.worker,
+                )
+            )
+        return out
+
+    def _run_row(self, conn: Any, run_id: int) -> Any:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise KeyError(f"No run with id {run_id}.")
+        return row
+
+    # -- studies -------------------------------------------------------------------------------
+
+    def create_study(self, name: str, tasks: Sequence[str], greater_is_better: bool) -> int:
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+
+        def fn(conn: Any) -> int:
+            if conn.execute(sa.select(studies.c.id).where(studies.c.name == name)).first():
+                raise StudyMismatchError(
+                    f"A study named {name!r} already exists; open it with Study({name!r}, ...)."
+                )
+            res = conn.execute(
+                sa.insert(studies).values(
+                    name=name,
+                    tasks=list(tasks),
+                    greater_is_better=bool(greater_is_better),
+                    created_at=self._db_now(conn),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+        return self._run(fn)
+
+    def get_study_id(self, name: str) -> int:
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+
+        def fn(conn: Any) -> int:
+            row = conn.execute(sa.select(studies.c.id).where(studies.c.name == name)).first()
+            if row is None:
+                names = list(
+                    conn.execute(sa.select(studies.c.name).order_by(studies.c.id)).scalars()
+                )
+                raise StudyNotFoundError(
+                    f"No study named {name!r} in {self!r}. Existing studies: {names}."
+                )
+            return int(row.id)
+
+        return self._run(fn, write=False)
+
+    def get_study(self, study_id: int) -> StudyInfo:
+        def fn(conn: Any) -> StudyInfo:
+            r = self._study_row(conn, study_id)
+            return StudyInfo(r.id, r.name, tuple(r.tasks), bool(r.greater_is_better), r.created_at)
+
+        return self._run(fn, write=False)
+
+    def get_all_study_names(self) -> list[str]:
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+        return self._run(
+            lambda conn: list(
+                conn.execute(sa.select(studies.c.name).order_by(studies.c.id)).scalars()
+            ),
+            write=False,
+        )
+
+    def delete_study(self, study_id: int) -> None:
+        sa = _import_sqlalchemy()
+        t = _tables()
+
+        def fn(conn: Any) -> None:
+            self._study_row(conn, study_id)
+            ids = sa.select(t["runs"].c.id).where(t["runs"].c.study_id == study_id)
+            conn.execute(sa.delete(t["results"]).where(t["results"].c.run_id.in_(ids)))
+            conn.execute(sa.delete(t["runs"]).where(t["runs"].c.study_id == study_id))
+            conn.execute(sa.delete(t["studies"]).where(t["studies"].c.id == study_id))
+
+        self._run(fn)
+
+    def add_study_tasks(self, study_id: int, names: Sequence[str]) -> tuple[str, ...]:
+        from ._memory import _check_new_tasks
+
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+
+        def fn(conn: Any) -> tuple[str, ...]:
+            tasks = tuple(self._study_row(conn, study_id).tasks)
+            tasks = tasks + _check_new_tasks(tasks, names)
+            conn.execute(
+                sa.update(studies).where(studies.c.id == study_id).values(tasks=list(tasks))
+            )
+            return tasks
+
+        return self._run(fn)
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def enqueue_runs(self, study_id: int, items: Sequence[tuple[Sequence[str], int]]) -> list[int]:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+        items = list(items)
+
+        def fn(conn: Any) -> list[int]:
+            tasks = tuple(self._study_row(conn, study_id).tasks)
+            planned = [(subset_key(s, tasks)[1], int(seed)) for s, seed in items]
+            newest_q = (
+                sa.select(runs.c.subset_key, runs.c.seed, sa.func.max(runs.c.id))
+                .where(runs.c.study_id == study_id)
+                .group_by(runs.c.subset_key, runs.c.seed)
+            )
+            newest = {(k, s): i for k, s, i in conn.execute(newest_q)}
+            missing = list(dict.fromkeys(p for p in planned if p not in newest))
+            if missing:
+                conn.execute(
+                    sa.insert(runs),
+                    [
+                        {
+                            "study_id": study_id,
+                            "subset_key": k,
+                            "seed": s,
+                            "attempt": 0,
+                            "state": int(RunState.WAITING),
+                        }
+                        for k, s in missing
+                    ],
+                )
+                newest = {(k, s): i for k, s, i in conn.execute(newest_q)}
+            return [int(newest[p]) for p in planned]
+
+        return self._run(fn)
+
+    def claim_run(self, study_id: int, worker: str | None = None) -> RunRecord | None:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> RunRecord | None:
+            while True:
+                q = (
+                    sa.select(runs.c.id)
+                    .where(runs.c.study_id == study_id, runs.c.state == int(RunState.WAITING))
+                    .order_by(runs.c.id)
+                    .limit(1)
+                )
+                if not self._sqlite:
+                    q = q.with_for_update(skip_locked=True)
+                row = conn.execute(q).first()
+                if row is None:
+                    return None
+                now = self._db_now(conn)
+                res = conn.execute(
+                    sa.update(runs)
+                    .where(runs.c.id == row.id, runs.c.state == int(RunState.WAITING))
+                    .values(
+                        state=int(RunState.RUNNING),
+                        started_at=now,
+                        heartbeat_at=now,
+                        worker=worker,
+                    )
+                )
+                if res.rowcount == 1:
+                    return self._records(conn, [self._run_row(conn, row.id)])[0]
+                # Another worker won this run between our SELECT and UPDATE: take the next.
+
+        return self._run(fn)
+
+    def record_heartbeat(self, run_id: int) -> bool:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> bool:
+            res = conn.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id, runs.c.state == int(RunState.RUNNING))
+                .values(heartbeat_at=self._db_now(conn))
+            )
+            return res.rowcount == 1
+
+        return self._run(fn)
+
+    def complete_run(self, run_id: int, scores: Mapping[str, float]) -> RunRecord:
+        sa = _import_sqlalchemy()
+        t = _tables()
+        runs = t["runs"]
+
+        def fn(conn: Any) -> RunRecord:
+            row = self._run_row(conn, run_id)
+            if row.state != RunState.RUNNING:
+                raise RunUpdateError(_not_running(run_id, RunState(row.state), "complete"))
+            values = check_scores(scores, json.loads(row.subset_key))
+            res = conn.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id, runs.c.state == int(RunState.RUNNING))
+                .values(state=int(RunState.COMPLETE), finished_at=self._db_now(conn))
+            )
+            if res.rowcount != 1:  # pragma: no cover - guarded by the row lock above
+                raise RunUpdateError(_not_running(run_id, RunState.COMPLETE, "complete"))
+            conn.execute(
+                sa.insert(t["results"]),
+                [{"run_id": run_id, "task": k, "value": v} for k, v in values.items()],
+            )
+            return self._records(conn, [self._run_row(conn, run_id)])[0]
+
+        return self._run(fn)
+
+    def fail_run(self, run_id: int, error: str, *, retry: bool = False) -> int | None:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> int | None:
+            row = self._run_row(conn, run_id)
+            res = conn.execute(
+                sa.update(runs)
+                .where(
+                    runs.c.id == run_id,
+                    runs.c.state.in_([int(RunState.WAITING), int(RunState.RUNNING)]),
+                )
+                .values(state=int(RunState.FAIL), error=str(error), finished_at=self._db_now(conn))
+            )
+            if res.rowcount != 1:
+                state = RunState(self._run_row(conn, run_id).state)
+                raise RunUpdateError(_not_running(run_id, state, "fail"))
+            if not retry:
+                return None
+            new = conn.execute(
+                sa.insert(runs).values(
+                    study_id=row.study_id,
+                    subset_key=row.subset_key,
+                    seed=row.seed,
+                    attempt=row.attempt + 1,
+                    state=int(RunState.WAITING),
+                    retried_from=run_id,
+                )
+            )
+            return int(new.inserted_primary_key[0])
+
+        return self._run(fn)
+
+    def retry_run(self, run_id: int) -> int:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> int:
+            row = self._run_row(conn, run_id)
+            newest = conn.execute(
+                sa.select(sa.func.max(runs.c.id)).where(
+                    runs.c.study_id == row.study_id,
+                    runs.c.subset_key == row.subset_key,
+                    runs.c.seed == row.seed,
+                )
+            ).scalar()
+            if row.state != RunState.FAIL or newest != run_id:
+                raise RunUpdateError(
+                    f"Cannot retry run {run_id}: only the newest attempt of a FAIL run can be "
+                    f"retried (it is {RunState(row.state).name}, newest attempt is run {newest})."
+                )
+            new = conn.execute(
+                sa.insert(runs).values(
+                    study_id=row.study_id,
+                    subset_key=row.subset_key,
+                    seed=row.seed,
+                    attempt=row.attempt + 1,
+                    state=int(RunState.WAITING),
+                    retried_from=run_id,
+                )
+            )
+            return int(new.inserted_primary_key[0])
+
+        return self._run(fn)
+
+    def get_run(self, run_id: int) -> RunRecord:
+        return self._run(
+            lambda conn: self._records(conn, [self._run_row(conn, run_id)])[0], write=False
+        )
+
+    def get_all_runs(
+        self, study_id: int, states: Sequence[RunState] | None = None
+    ) -> list[RunRecord]:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> list[RunRecord]:
+            self._study_row(conn, study_id)
+            q = sa.select(runs).where(runs.c.study_id == study_id).order_by(runs.c.id)
+            if states is not None:
+                q = q.where(runs.c.state.in_([int(RunState(s)) for s in states]))
+            return self._records(conn, conn.execute(q).all())
+
+        return self._run(fn, write=False)
+
+    def count_runs(self, study_id: int) -> dict[RunState, int]:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> dict[RunState, int]:
+            q = (
+                sa.select(runs.c.state, sa.func.count())
+                .where(runs.c.study_id == study_id)
+                .group_by(runs.c.state)
+            )
+            counts = dict.fromkeys(RunState, 0)
+            for state, n in conn.execute(q):
+                counts[RunState(state)] = int(n)
+            return counts
+
+        return self._run(fn, write=False)
+
+    def get_stale_runs(self, study_id: int, grace_period: float) -> list[RunRecord]:
+        sa = _import_sqlalchemy()
+        runs = _tables()["runs"]
+
+        def fn(conn: Any) -> list[RunRecord]:
+            limit = self._db_now(conn) - timedelta(seconds=float(grace_period))
+            q = (
+                sa.select(runs)
+                .where(
+                    runs.c.study_id == study_id,
+                    runs.c.state == int(RunState.RUNNING),
+                    sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at) < limit,
+                )
+                .order_by(runs.c.id)
+            )
+            return self._records(conn, conn.execute(q).all())
+
+        return self._run(fn, write=False)
+
+    def now(self) -> datetime:
+        return self._run(self._db_now, write=False)
+
+
+def _not_running(run_id: int, state: RunState, verb: str) -> str:
+    allowed = "RUNNING" if verb == "complete" else "WAITING or RUNNING"
+    return (
+        f"Cannot {verb} run {run_id}: it is {state.name}, and only {allowed} runs can change. "
+        "Finished runs are immutable; a reaped run is retried as a new attempt."
+    )

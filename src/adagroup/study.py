@@ -1,0 +1,708 @@
+"""Studies: a named, durable plan of training runs on subsets of tasks, and its execution."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from typing import Any
+
+from .exceptions import RunUpdateError, StudyMismatchError, StudyNotFoundError, TrainerError
+from .runs import RunRecord, RunState
+from .storage import BaseStorage, get_storage
+from .storage._base import check_scores
+from .tasks import TaskSet
+
+__all__ = ["Study", "load_study", "get_all_study_names"]
+
+_logger = logging.getLogger(__name__)
+
+#: Error text of runs failed by Ctrl-C; such runs are always retried.
+INTERRUPTED = "interrupted"
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "-"
+
+
+def worker_id() -> str:
+    """Identity of this process as a worker: ``host|pid-namespace|pid``."""
+    return f"{socket.gethostname()}|{_pid_namespace()}|{os.getpid()}"
+
+
+def _is_dead_local_worker(worker: str | None) -> bool:
+    """True if ``worker`` is a process on this machine (same pid namespace) that has exited."""
+    if not worker:
+        return False
+    parts = worker.split("|")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or parts[1] != _pid_namespace():
+        return False
+    try:
+        pid = int(parts[2])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+class Study:
+    """A named study: which task subsets to train, and every run's outcome, in a storage.
+
+    ``Study(name, storage, tasks=...)`` creates the study, or resumes it if a study
+    of that name exists. Plan runs with :meth:`enqueue` (idempotent), train them
+    with :meth:`run` (resume = call it again), read them with :meth:`runs`.
+
+    Parameters
+    ----------
+    name : str
+        Study name, unique in the storage.
+    storage : None, str or BaseStorage, default=None
+        Where runs are recorded: None (in memory, lost at exit), a SQLAlchemy URL
+        (``"sqlite:///study.db"``), a SQLite file path, or a storage object.
+    tasks : TaskSet or sequence of str, default=None
+        The study's tasks, in order. Required to create a study; when resuming,
+        it must equal the stored list (None accepts whatever is stored).
+    greater_is_better : bool, default=None
+        Whether higher scores are better (accuracy) or worse (loss). None means
+        True for a new study and "whatever is stored" for an existing one.
+
+    Attributes
+    ----------
+    name : str
+    study_id : int
+    storage : BaseStorage
+    tasks : TaskSet
+    greater_is_better : bool
+
+    Raises
+    ------
+    StudyNotFoundError
+        If no study of that name exists and ``tasks`` is None; lists the existing names.
+    StudyMismatchError
+        If the stored study has other tasks or another direction; names the difference.
+
+    See Also
+    --------
+    load_study : Open an existing study.
+    adagroup.estimate_affinity : Turn COMPLETE runs into a task-affinity matrix.
+
+    Notes
+    -----
+    Durability follows Optuna's design: scores and the COMPLETE state are written
+    in one transaction the moment a trainer returns; a run is claimed atomically
+    (WAITING -> RUNNING) so concurrent workers (:meth:`run` in several processes on
+    the same storage) never train the same run; finished runs are immutable.
+    Failed runs are retried as new attempts (``attempt + 1``, ``retried_from``
+    set), at most ``max_retries`` times. Workers heartbeat their RUNNING runs;
+    :meth:`reap_stale` fails and retries runs whose heartbeat is older than the
+    grace period on the storage clock, or whose worker process on this machine
+    has exited.
+
+    Examples
+    --------
+    >>> study = Study("demo", tasks=["a", "b", "c"])
+    >>> study.enqueue([("a", "b"), (0, 2), ("b", "a")])  # the third repeats the first
+    [1, 2, 1]
+    >>> _ = study.run(lambda subset, seed: {t: 1.0 for t in subset}, progress=False)
+    >>> study.summary()[RunState.COMPLETE]
+    2
+    """
+
+    def __init__(
+        self,
+        name: str,
+        storage: None | str | BaseStorage = None,
+        tasks: TaskSet | Sequence[str] | None = None,
+        greater_is_better: bool | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(
+                f"The 'name' parameter of Study must be a non-empty str. Got {name!r}."
+            )
+        if greater_is_better is not None and not isinstance(greater_is_better, bool):
+            raise TypeError(
+                "The 'greater_is_better' parameter of Study must be a bool or None. "
+                f"Got {greater_is_better!r} instead."
+            )
+        self.name = name
+        self.storage = get_storage(storage)
+        task_set = None if tasks is None else TaskSet(tasks)
+        try:
+            self.study_id = self.storage.get_study_id(name)
+        except StudyNotFoundError as exc:
+            if task_set is None:
+                raise StudyNotFoundError(
+                    f"{exc} Pass tasks=[...] to create study {name!r}."
+                ) from None
+            try:
+                self.study_id = self.storage.create_study(
+                    name, task_set.names, True if greater_is_better is None else greater_is_better
+                )
+            except StudyMismatchError:  # another worker created it first: resume it
+                self.study_id = self.storage.get_study_id(name)
+        info = self.storage.get_study(self.study_id)
+        self.tasks = TaskSet(info.tasks)
+        self.greater_is_better = info.greater_is_better
+        if task_set is not None and task_set != self.tasks:
+            raise StudyMismatchError(_describe_task_mismatch(name, self.tasks, task_set))
+        if greater_is_better is not None and greater_is_better != self.greater_is_better:
+            raise StudyMismatchError(
+                f"Study {name!r} was created with greater_is_better={self.greater_is_better}; "
+                f"got greater_is_better={greater_is_better}. Use another study name or omit it."
+            )
+        self._worker = worker_id()
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, storage={self.storage!r}, n_tasks={len(self.tasks)})"
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def enqueue(
+        self, subsets: Iterable[Sequence[str | int]], seeds: Iterable[int] = (0,)
+    ) -> list[int]:
+        """Plan a run for every subset and seed; already planned runs are not added again.
+
+        Parameters
+        ----------
+        subsets : iterable of sequences of str or int
+            Each subset lists task names or task indices (e.g. the output of
+            :func:`adagroup.sampling.sample_subsets`). Order within a subset
+            does not matter.
+        seeds : iterable of int, default=(0,)
+            Seeds; each subset is planned once per seed.
+
+        Returns
+        -------
+        run_ids : list of int
+            One id per (subset, seed), subsets outer, seeds inner. For runs planned
+            before, the id of their newest attempt.
+        """
+        self._refresh_tasks()
+        seed_list = []
+        for seed in seeds:
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                raise TypeError(f"The 'seeds' parameter must hold ints. Got {seed!r} instead.")
+            seed_list.append(int(seed))
+        if not seed_list:
+            raise ValueError("The 'seeds' parameter must hold at least one seed. Got none.")
+        if isinstance(subsets, (str, bytes)):
+            raise TypeError(
+                f"The 'subsets' parameter must be a list of subsets. Got the string {subsets!r}; "
+                f"wrap it as [({subsets!r},)]."
+            )
+        items = [(self.tasks.subset(s), seed) for s in subsets for seed in seed_list]
+        if not items:
+            return []
+        return self.storage.enqueue_runs(self.study_id, items)
+
+    def add_tasks(self, names: Iterable[str]) -> TaskSet:
+        """Append new tasks to the study (e.g. AdaGroup's next batch); return all tasks.
+
+        Existing runs stay valid: indices of earlier tasks never change, and every
+        recorded score was measured on a subset of earlier tasks. Affinities between
+        old and new tasks are unmeasured until runs mixing them complete.
+        """
+        self.tasks = TaskSet(self.storage.add_study_tasks(self.study_id, list(names)))
+        return self.tasks
+
+    def _refresh_tasks(self) -> None:
+        self.tasks = TaskSet(self.storage.get_study(self.study_id).tasks)
+
+    # -- worker API (also for external schedulers) -----------------------------------------------
+
+    def claim(self, worker: str | None = None) -> RunRecord | None:
+        """Atomically take the oldest WAITING run (now RUNNING), or None if there is none."""
+        return self.storage.claim_run(self.study_id, worker or self._worker)
+
+    def complete(self, run: RunRecord | int, scores: Mapping[str, float]) -> RunRecord:
+        """Record a claimed run's scores and mark it COMPLETE, in one transaction.
+
+        Raises
+        ------
+        TrainerError
+            If ``scores`` lacks a task of the subset, has extra tasks, or is not finite.
+        RunUpdateError
+            If the run is not RUNNING (finished, or reaped as stale meanwhile).
+        """
+        run_id = run if isinstance(run, int) else run.run_id
+        return self.storage.complete_run(run_id, scores)
+
+    def fail(self, run: RunRecord | int, error: str, *, retry: bool = False) -> int | None:
+        """Mark a run FAIL with ``error``; with ``retry``, plan ``attempt + 1``; return its id."""
+        run_id = run if isinstance(run, int) else run.run_id
+        return self.storage.fail_run(run_id, error, retry=retry)
+
+    def retry_failed(self) -> list[int]:
+        """Plan one more attempt of every run whose newest attempt FAILed; return the new ids.
+
+        :meth:`run` retries failures only within its ``max_retries``; this gives each
+        exhausted run one further attempt (a failure of that attempt is not retried).
+        """
+        newest: dict[tuple[tuple[str, ...], int], RunRecord] = {}
+        for r in self.runs():
+            newest[(r.subset, r.seed)] = r  # ids grow with attempts: the last one wins
+        new_ids = []
+        for r in newest.values():
+            if r.state == RunState.FAIL:
+                try:
+                    new_ids.append(self.storage.retry_run(r.run_id))
+                except RunUpdateError:  # another worker retried it first
+                    continue
+        return new_ids
+
+    def heartbeat(self, run: RunRecord | int) -> bool:
+        """Tell the storage a RUNNING run is alive; False if it was reaped or finished."""
+        return self.storage.record_heartbeat(run if isinstance(run, int) else run.run_id)
+
+    def reap_stale(
+        self,
+        grace_period: float = 120.0,
+        max_retries: int = 2,
+        *,
+        exclude: Iterable[int] = (),
+    ) -> list[int]:
+        """Fail RUNNING runs whose worker is gone, and retry them within ``max_retries``.
+
+        A run is stale if its last heartbeat is more than ``grace_period`` seconds old
+        on the storage clock, or if it was claimed by a process on this machine that
+        has exited (a ``kill -9``): those are reaped at once.
+
+        Parameters
+        ----------
+        grace_period : float, default=120.0
+            Seconds without heartbeat after which a RUNNING run is considered dead.
+        max_retries : int, default=2
+            A reaped run with ``attempt < max_retries`` is re-planned as ``attempt + 1``.
+        exclude : iterable of int, default=()
+            Run ids never to reap (this worker's own runs in flight).
+
+        Returns
+        -------
+        run_ids : list of int
+            The runs this call failed.
+        """
+        skip = set(exclude)
+        stale = {r.run_id: r for r in self.storage.get_stale_runs(self.study_id, grace_period)}
+        for r in self.storage.get_all_runs(self.study_id, [RunState.RUNNING]):
+            if r.run_id not in stale and _is_dead_local_worker(r.worker):
+                stale[r.run_id] = r
+        reaped = []
+        for run_id, r in sorted(stale.items()):
+            if run_id in skip:
+                continue
+            dead = _is_dead_local_worker(r.worker)
+            reason = (
+                f"stale: worker {r.worker} exited while RUNNING"
+                if dead
+                else f"stale: no heartbeat for more than {grace_period:g} s (worker {r.worker})"
+            )
+            try:
+                self.storage.fail_run(run_id, reason, retry=r.attempt < max_retries)
+            except RunUpdateError:  # finished or reaped by someone else meanwhile
+                continue
+            _logger.warning("Run %d on %s was reaped: %s", run_id, list(r.subset), reason)
+            reaped.append(run_id)
+        return reaped
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def runs(self, state: RunState | Iterable[RunState] | None = None) -> list[RunRecord]:
+        """Return run records (all, or those in ``state``), ordered by run id."""
+        if state is None:
+            states = None
+        elif isinstance(state, (RunState, int)):
+            states = [RunState(state)]
+        else:
+            states = [RunState(s) for s in state]
+        return self.storage.get_all_runs(self.study_id, states)
+
+    def summary(self) -> dict[RunState, int]:
+        """Return the number of runs in each state (every state present)."""
+        return self.storage.count_runs(self.study_id)
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        trainer: Any,
+        *,
+        n_jobs: int = 1,
+        executor: None | str | Any = None,
+        catch: tuple[type[BaseException], ...] = (Exception,),
+        max_retries: int = 2,
+        heartbeat_interval: float = 30.0,
+        grace_period: float | None = None,
+        progress: bool = True,
+        timeout: float | None = None,
+        resources: Mapping[str, Any] | None = None,
+        ray_address: str | None = None,
+        wait_for_others: bool = True,
+    ) -> dict[RunState, int]:
+        """Train every WAITING run; return :meth:`summary` when the study is finished.
+
+        Calling it again resumes: only WAITING runs (including retries) are trained;
+        COMPLETE runs are never trained again. Several processes may call it on the
+        same persistent storage at once; each run is trained by exactly one of them.
+
+        Parameters
+        ----------
+        trainer : callable or object with ``train``
+            ``train(subset, seed) -> {task: score}`` with a finite score for every
+            task of ``subset``. Must be picklable for ``n_jobs > 1`` and Ray.
+        n_jobs : int, default=1
+            Runs in flight at once. 1 with ``executor=None`` trains in this process;
+            more uses a local process pool; -1 means one per CPU (or, for Ray, as
+            many as the cluster holds).
+        executor : {None, "process", "ray"} or BaseExecutor, default=None
+            Where trainers run (see :mod:`adagroup.execution`).
+        catch : tuple of exception types, default=(Exception,)
+            Trainer exceptions recorded as FAIL after which the study goes on.
+            Any other exception is recorded too, then re-raised.
+        max_retries : int, default=2
+            A failed run is retried as a new attempt while ``attempt < max_retries``.
+            Runs failed by Ctrl-C or a broken worker pool are always retried.
+        heartbeat_interval : float, default=30.0
+            Seconds between heartbeats of this worker's RUNNING runs.
+        grace_period : float, default=None
+            Seconds without heartbeat after which another worker's RUNNING run is
+            reaped and retried; default ``4 * heartbeat_interval``.
+        progress : bool, default=True
+            Show a tqdm bar (done / failed / remaining, ETA) if tqdm is installed.
+        timeout : float, default=None
+            Per-run limit in seconds: the run fails with ``TimeoutError`` and is retried.
+            In-process, only a soft ``SIGALRM`` interrupt (Python code, POSIX main
+            thread); the process and Ray executors also kill a run that ignores it.
+        resources : dict, default=None
+            Per-run Ray resources, e.g. ``{"num_gpus": 1}`` (``executor="ray"`` only).
+        ray_address : str, default=None
+            Ray cluster to join; None starts a local instance unless one is running.
+        wait_for_others : bool, default=True
+            When nothing is left to claim, wait for other workers' RUNNING runs to
+            finish or be reaped (and train their retries) before returning.
+
+        Returns
+        -------
+        summary : dict of RunState to int
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, after recording the runs in flight as FAIL ("interrupted")
+            with a WAITING retry each, so the next ``run`` trains them.
+        StudyMismatchError
+            If the trainer's ``greater_is_better`` disagrees with the study's.
+        """
+        _check_run_args(max_retries, heartbeat_interval, grace_period, timeout, catch)
+        direction = getattr(trainer, "greater_is_better", None)
+        if direction is not None and bool(direction) != self.greater_is_better:
+            raise StudyMismatchError(
+                f"The trainer has greater_is_better={bool(direction)} but study {self.name!r} "
+                f"was created with greater_is_better={self.greater_is_better}."
+            )
+        from .execution import make_executor, resolve_trainer
+
+        resolve_trainer(trainer)
+        grace = 4.0 * heartbeat_interval if grace_period is None else float(grace_period)
+        ex = make_executor(executor, n_jobs, resources=resources, address=ray_address)
+        loop = _RunLoop(self, ex, trainer, catch, max_retries, heartbeat_interval, grace, timeout)
+        loop.execute(progress=progress, wait_for_others=wait_for_others)
+        return self.summary()
+
+
+class _RunLoop:
+    """One call of :meth:`Study.run`: claim, submit, record, heartbeat, reap."""
+
+    def __init__(
+        self,
+        study: Study,
+        executor: Any,
+        trainer: Any,
+        catch: tuple[type[BaseException], ...],
+        max_retries: int,
+        heartbeat_interval: float,
+        grace: float,
+        timeout: float | None,
+    ) -> None:
+        self.study = study
+        self.executor = executor
+        self.trainer = executor.prepare(trainer)
+        self.catch = catch
+        self.max_retries = max_retries
+        self.heartbeat_interval = heartbeat_interval
+        self.grace = grace
+        self.timeout = timeout
+        self.inflight: dict[Future[Any], tuple[RunRecord, float | None]] = {}
+        self.claimed: RunRecord | None = None  # claimed but not yet in inflight
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.n_done = self.n_failed = 0
+
+    # heartbeats run in a thread so that they continue while an in-process trainer runs
+    def _beat(self) -> None:
+        while not self.stop.wait(self.heartbeat_interval):
+            with self.lock:
+                ids = [r.run_id for r, _ in self.inflight.values()]
+                if self.claimed is not None:
+                    ids.append(self.claimed.run_id)
+            for run_id in ids:
+                try:
+                    if not self.study.storage.record_heartbeat(run_id):
+                        _logger.warning("Run %d is no longer RUNNING (reaped?)", run_id)
+                except Exception:  # a failed beat must not kill the study; the next one may work
+                    _logger.exception("Heartbeat of run %d failed", run_id)
+
+    def execute(self, *, progress: bool, wait_for_others: bool) -> None:
+        study = self.study
+        counts = study.summary()
+        self.bar = _make_bar(progress, counts[RunState.WAITING], study.name)
+        beat = threading.Thread(target=self._beat, name="adagroup-heartbeat", daemon=True)
+        beat.start()
+        poll = min(1.0, self.heartbeat_interval)
+        last_reap = -float("inf")
+        try:
+            while True:
+                now = time.monotonic()
+                if now - last_reap >= min(self.heartbeat_interval, 5.0):
+                    self._reap()
+                    last_reap = now
+                while len(self.inflight) < self.executor.max_workers:
+                    with self.lock:
+                        self.claimed = study.claim()
+                    if self.claimed is None:
+                        break
+                    self._submit(self.claimed)
+                if not self.inflight:
+                    counts = study.summary()
+                    if counts[RunState.WAITING] == 0 and (
+                        counts[RunState.RUNNING] == 0 or not wait_for_others
+                    ):
+                        break
+                    time.sleep(poll)
+                    self._reap()
+                    last_reap = time.monotonic()
+                    continue
+                done, _ = wait(list(self.inflight), timeout=poll, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._record(future)
+                self._enforce_deadlines()
+        except BaseException as exc:
+            self._abort(exc)
+            raise
+        finally:
+            self.stop.set()
+            beat.join(timeout=5)
+            self.bar.close()
+        self.executor.shutdown()
+
+    def _reap(self) -> None:
+        with self.lock:
+            mine = [r.run_id for r, _ in self.inflight.values()]
+        reaped = self.study.reap_stale(self.grace, self.max_retries, exclude=mine)
+        if reaped:
+            self.bar.total += len(reaped)
+            self.bar.refresh()
+
+    def _submit(self, run: RunRecord) -> None:
+        deadline = None
+        if self.timeout is not None and self.executor.can_kill:
+            # The soft timeout fires first; the kill is for trainers stuck in C code.
+            deadline = time.monotonic() + self.timeout + max(2.0, 0.1 * self.timeout)
+        future = self.executor.submit(self.trainer, run.subset, run.seed, self.timeout)
+        with self.lock:
+            self.inflight[future] = (run, deadline)
+            self.claimed = None
+        if future.done():
+            self._record(future)
+
+    def _record(self, future: Future[Any]) -> None:
+        with self.lock:
+            entry = self.inflight.pop(future, None)
+        if entry is None:
+            return
+        run = entry[0]
+        exc: BaseException | None
+        if future.cancelled():
+            exc = RuntimeError("the run was cancelled by its executor")
+        else:
+            exc = future.exception()
+        if exc is None:
+            try:
+                scores = check_scores(future.result(), run.subset)
+                self.study.complete(run, scores)
+                self.n_done += 1
+                self._tick()
+                return
+            except TrainerError as err:
+                exc = err
+            except RunUpdateError as err:  # reaped while it ran: its retry will train it
+                _logger.warning("Result of run %d dropped: %s", run.run_id, err)
+                self._tick()
+                return
+        self._fail(run, exc)
+        if not isinstance(exc, self.catch):
+            raise exc
+
+    def _fail(self, run: RunRecord, exc: BaseException, *, always_retry: bool = False) -> None:
+        infra = always_retry or isinstance(exc, BrokenExecutor)
+        retry = infra or run.attempt < self.max_retries
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            new_id = self.study.fail(run, text.strip(), retry=retry)
+        except RunUpdateError:  # reaped meanwhile
+            return
+        self.n_failed += 1
+        _logger.warning(
+            "Run %d on %s (seed %d, attempt %d) failed: %s%s",
+            run.run_id,
+            list(run.subset),
+            run.seed,
+            run.attempt,
+            f"{type(exc).__name__}: {exc}",
+            f"; retried as run {new_id}" if new_id else "",
+        )
+        if new_id is not None:
+            self.bar.total += 1
+        self._tick()
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for future, (run, deadline) in list(self.inflight.items()):
+            if deadline is not None and now > deadline and not future.done():
+                with self.lock:
+                    self.inflight.pop(future, None)
+                self.executor.kill(future)
+                self._fail(run, TimeoutError(f"killed after timeout={self.timeout} s"))
+
+    def _abort(self, exc: BaseException) -> None:
+        """Leave the store consistent when the loop dies (Ctrl-C or an uncaught error)."""
+        reason = f"{INTERRUPTED}: {type(exc).__name__}: {exc}".rstrip(": ")
+        with self.lock:
+            runs = [r for r, _ in self.inflight.values()]
+            if self.claimed is not None:
+                runs.append(self.claimed)
+            self.inflight.clear()
+            self.claimed = None
+        for run in runs:
+            try:
+                self.study.fail(run, reason, retry=True)
+            except Exception:  # already finished, or the storage itself is the problem
+                _logger.exception("Could not record run %d as interrupted", run.run_id)
+        try:
+            self.executor.shutdown(kill=True)
+        except Exception:  # pragma: no cover - best effort while unwinding
+            _logger.exception("Executor shutdown failed")
+
+    def _tick(self) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix(
+            done=self.n_done,
+            failed=self.n_failed,
+            left=max(0, self.bar.total - self.bar.n),
+            refresh=False,
+        )
+
+
+class _NoBar:
+    total = 0
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _make_bar(progress: bool, total: int, name: str) -> Any:
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            _logger.info('No progress bar: pip install "adagroup[study]" for tqdm')
+        else:
+            return tqdm(total=total, desc=f"study {name}", unit="run", dynamic_ncols=True)
+    bar = _NoBar()
+    bar.total = total
+    return bar
+
+
+def _check_run_args(
+    max_retries: Any, heartbeat_interval: Any, grace_period: Any, timeout: Any, catch: Any
+) -> None:
+    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+        raise ValueError(
+            f"The 'max_retries' parameter of Study.run must be an int >= 0. Got {max_retries!r}."
+        )
+    for name, value in (("heartbeat_interval", heartbeat_interval), ("timeout", timeout)):
+        if value is None and name == "timeout":
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+            raise ValueError(
+                f"The {name!r} parameter of Study.run must be a number > 0. Got {value!r}."
+            )
+    if grace_period is not None and (
+        not isinstance(grace_period, (int, float)) or not grace_period > heartbeat_interval
+    ):
+        raise ValueError(
+            "The 'grace_period' parameter of Study.run must be a number larger than "
+            f"heartbeat_interval={heartbeat_interval}. Got {grace_period!r}."
+        )
+    if not isinstance(catch, tuple) or not all(
+        isinstance(c, type) and issubclass(c, BaseException) for c in catch
+    ):
+        raise TypeError(
+            "The 'catch' parameter of Study.run must be a tuple of exception classes. "
+            f"Got {catch!r} instead."
+        )
+
+
+def _describe_task_mismatch(name: str, stored: TaskSet, given: TaskSet) -> str:
+    missing = [t for t in stored if t not in given]
+    extra = [t for t in given if t not in stored]
+    if not missing and not extra:
+        detail = f"the same tasks in another order (stored order: {list(stored)})"
+    else:
+        detail = f"tasks missing from yours: {missing}; tasks not in the study: {extra}"
+    hint = (
+        " To grow the study, open it without tasks and call add_tasks()."
+        if not missing and extra
+        else ""
+    )
+    return f"Study {name!r} exists with different tasks: {detail}.{hint}"
+
+
+def load_study(name: str, storage: None | str | BaseStorage) -> Study:
+    """Open an existing study.
+
+    Raises
+    ------
+    StudyNotFoundError
+        If there is no such study; the message lists the existing names.
+    """
+    return Study(name, storage)
+
+
+def get_all_study_names(storage: None | str | BaseStorage) -> list[str]:
+    """Return the names of every study in ``storage``."""
+    return get_storage(storage).get_all_study_names()

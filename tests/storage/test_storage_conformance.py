@@ -1,0 +1,264 @@
+"""Every storage backend honours the BaseStorage contract (run over memory and SQLite)."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+
+from adagroup.exceptions import (
+    RunUpdateError,
+    SchemaVersionError,
+    StudyMismatchError,
+    StudyNotFoundError,
+    TrainerError,
+)
+from adagroup.runs import RunState
+from adagroup.storage import BaseStorage, InMemoryStorage, get_storage
+
+STORAGE_MODES = ["memory", "sqlite"]
+TASKS = ("a", "b", "c", "d")
+
+
+@pytest.fixture(params=STORAGE_MODES)
+def storage(request, tmp_path) -> BaseStorage:
+    if request.param == "memory":
+        return InMemoryStorage()
+    return get_storage(f"sqlite:///{tmp_path / 'study.db'}")
+
+
+@pytest.fixture
+def study_id(storage) -> int:
+    return storage.create_study("s", TASKS, True)
+
+
+def test_create_and_get_study(storage):
+    sid = storage.create_study("s", TASKS, False)
+    info = storage.get_study(sid)
+    assert (info.name, info.tasks, info.greater_is_better) == ("s", TASKS, False)
+    assert storage.get_study_id("s") == sid
+    storage.create_study("t", ["x"], True)
+    assert storage.get_all_study_names() == ["s", "t"]
+
+
+def test_duplicate_and_missing_study(storage, study_id):
+    with pytest.raises(StudyMismatchError, match="already exists"):
+        storage.create_study("s", TASKS, True)
+    with pytest.raises(StudyNotFoundError, match=r"Existing studies: \['s'\]"):
+        storage.get_study_id("nope")
+
+
+def test_add_study_tasks_appends(storage, study_id):
+    assert storage.add_study_tasks(study_id, ["e", "f"]) == (*TASKS, "e", "f")
+    assert storage.get_study(study_id).tasks == (*TASKS, "e", "f")
+    with pytest.raises(ValueError, match="already tasks"):
+        storage.add_study_tasks(study_id, ["a"])
+
+
+def test_enqueue_is_idempotent_and_canonical(storage, study_id):
+    ids = storage.enqueue_runs(study_id, [(("b", "a"), 0), (("c",), 0), (("a", "b"), 1)])
+    assert len(set(ids)) == 3
+    again = storage.enqueue_runs(study_id, [(("a", "b"), 0), (("b", "a"), 0), (("c",), 0)])
+    assert again == [ids[0], ids[0], ids[1]]
+    runs = storage.get_all_runs(study_id)
+    assert len(runs) == 3
+    assert runs[0].subset == ("a", "b") and runs[0].state == RunState.WAITING
+    with pytest.raises(ValueError, match="Unknown tasks"):
+        storage.enqueue_runs(study_id, [(("zz",), 0)])
+    with pytest.raises(ValueError, match="distinct"):
+        storage.enqueue_runs(study_id, [(("a", "a"), 0)])
+
+
+def test_claim_is_ordered_and_exclusive(storage, study_id):
+    ids = storage.enqueue_runs(study_id, [(("a",), 0), (("b",), 0)])
+    first = storage.claim_run(study_id, "w1")
+    second = storage.claim_run(study_id, "w2")
+    assert (first.run_id, second.run_id) == tuple(ids)
+    assert first.state == RunState.RUNNING and first.worker == "w1"
+    assert first.started_at is not None and first.heartbeat_at is not None
+    assert storage.claim_run(study_id) is None
+
+
+def test_complete_writes_scores_once(storage, study_id):
+    storage.enqueue_runs(study_id, [(("a", "b"), 0)])
+    run = storage.claim_run(study_id)
+    done = storage.complete_run(run.run_id, {"a": 0.5, "b": 1})
+    assert done.state == RunState.COMPLETE and done.scores == {"a": 0.5, "b": 1.0}
+    assert done.finished_at >= done.started_at
+    with pytest.raises(RunUpdateError, match="immutable"):
+        storage.complete_run(run.run_id, {"a": 0.0, "b": 0.0})
+    with pytest.raises(RunUpdateError):
+        storage.fail_run(run.run_id, "late")
+    assert storage.get_run(run.run_id).scores == {"a": 0.5, "b": 1.0}
+
+
+def test_complete_requires_running(storage, study_id):
+    (run_id,) = storage.enqueue_runs(study_id, [(("a",), 0)])
+    with pytest.raises(RunUpdateError, match="WAITING"):
+        storage.complete_run(run_id, {"a": 1.0})
+
+
+@pytest.mark.parametrize(
+    "scores, match",
+    [
+        ({"a": 1.0}, "Missing"),
+        ({"a": 1.0, "b": float("nan")}, "finite"),
+        ({"a": 1.0, "b": 2.0, "z": 0.0}, "unexpected"),
+        ([1.0, 2.0], "dict"),
+    ],
+)
+def test_complete_rejects_bad_scores_and_keeps_running(storage, study_id, scores, match):
+    storage.enqueue_runs(study_id, [(("a", "b"), 0)])
+    run = storage.claim_run(study_id)
+    with pytest.raises(TrainerError, match=match):
+        storage.complete_run(run.run_id, scores)
+    again = storage.get_run(run.run_id)
+    assert again.state == RunState.RUNNING and again.scores == {}
+
+
+def test_fail_with_retry_creates_next_attempt(storage, study_id):
+    (run_id,) = storage.enqueue_runs(study_id, [(("c", "a"), 3)])
+    storage.claim_run(study_id)
+    new_id = storage.fail_run(run_id, "boom", retry=True)
+    old, new = storage.get_run(run_id), storage.get_run(new_id)
+    assert old.state == RunState.FAIL and old.error == "boom" and old.finished_at is not None
+    assert (new.state, new.attempt, new.retried_from) == (RunState.WAITING, 1, run_id)
+    assert (new.subset, new.seed) == (("a", "c"), 3)
+    # Re-planning does not add a third row and points at the newest attempt.
+    assert storage.enqueue_runs(study_id, [(("a", "c"), 3)]) == [new_id]
+    assert storage.fail_run(new_id, "cancelled") is None  # WAITING runs may fail too
+    assert storage.count_runs(study_id) == {
+        RunState.WAITING: 0,
+        RunState.RUNNING: 0,
+        RunState.COMPLETE: 0,
+        RunState.FAIL: 2,
+    }
+
+
+def test_heartbeat_and_stale(storage, study_id):
+    storage.enqueue_runs(study_id, [(("a",), 0), (("b",), 0)])
+    run = storage.claim_run(study_id)
+    assert storage.record_heartbeat(run.run_id)
+    assert storage.get_stale_runs(study_id, 60.0) == []
+    stale = storage.get_stale_runs(study_id, 0.0)
+    assert [r.run_id for r in stale] == [run.run_id]
+    waiting = storage.get_all_runs(study_id, [RunState.WAITING])[0]
+    assert not storage.record_heartbeat(waiting.run_id)
+    storage.complete_run(run.run_id, {"a": 1.0})
+    assert not storage.record_heartbeat(run.run_id)
+    assert storage.get_stale_runs(study_id, 0.0) == []
+
+
+def test_records_are_snapshots(storage, study_id):
+    storage.enqueue_runs(study_id, [(("a",), 0)])
+    run = storage.claim_run(study_id)
+    done = storage.complete_run(run.run_id, {"a": 1.0})
+    done.scores["a"] = 99.0
+    assert run.state == RunState.RUNNING  # the earlier snapshot did not change
+    assert storage.get_run(run.run_id).scores == {"a": 1.0}
+    with pytest.raises(AttributeError):
+        done.state = RunState.FAIL
+
+
+def test_get_all_runs_filters_states(storage, study_id):
+    storage.enqueue_runs(study_id, [((t,), 0) for t in TASKS])
+    r = storage.claim_run(study_id)
+    storage.complete_run(r.run_id, {r.subset[0]: 2.0})
+    complete = storage.get_all_runs(study_id, [RunState.COMPLETE])
+    assert [x.scores for x in complete] == [{"a": 2.0}]
+    assert len(storage.get_all_runs(study_id, [RunState.WAITING, RunState.COMPLETE])) == 4
+    with pytest.raises(KeyError):
+        storage.get_run(10_000)
+
+
+def test_delete_study(storage, study_id):
+    storage.enqueue_runs(study_id, [(("a",), 0)])
+    other = storage.create_study("other", ["x"], True)
+    storage.delete_study(study_id)
+    assert storage.get_all_study_names() == ["other"]
+    assert storage.get_all_runs(other) == []
+
+
+def test_concurrent_claims_from_threads(storage, study_id):
+    n = 40
+    storage.enqueue_runs(study_id, [(("a",), s) for s in range(n)])
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def worker():
+        while (run := storage.claim_run(study_id)) is not None:
+            with lock:
+                got.append(run.run_id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == sorted(set(got)) and len(got) == n
+
+
+def test_now_is_naive_utc(storage):
+    assert storage.now().tzinfo is None
+
+
+# -- SQL-only behaviour -------------------------------------------------------------------------
+
+
+def test_sqlite_persists_across_connections(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    a = get_storage(url)
+    sid = a.create_study("s", TASKS, True)
+    a.enqueue_runs(sid, [(("a", "b"), 0)])
+    run = a.claim_run(sid)
+    a.complete_run(run.run_id, {"a": 1.0, "b": 2.0})
+    b = pickle.loads(pickle.dumps(a))
+    assert b.get_all_runs(b.get_study_id("s"))[0].scores == {"a": 1.0, "b": 2.0}
+
+
+def test_newer_schema_version_is_refused(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    get_storage(url).dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE schema_version SET version = version + 1"))
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match="newer adagroup"):
+        get_storage(url)
+
+
+def test_in_memory_sqlite_is_shared_across_threads():
+    storage = get_storage("sqlite://")
+    sid = storage.create_study("s", ["a"], True)
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(storage.get_study_id("s")))
+    t.start()
+    t.join()
+    assert seen == [sid]
+
+
+def test_get_storage_arguments(tmp_path):
+    assert isinstance(get_storage(None), InMemoryStorage)
+    mem = InMemoryStorage()
+    assert get_storage(mem) is mem
+    path_storage = get_storage(str(tmp_path / "plain.db"))
+    assert "plain.db" in repr(path_storage)
+    with pytest.raises(TypeError, match="'storage' parameter"):
+        get_storage(3)
+    with pytest.raises(ValueError, match="not a valid SQLAlchemy URL"):
+        get_storage("::nope://")
+
+
+def test_retry_run_only_newest_fail(storage, study_id):
+    (run_id,) = storage.enqueue_runs(study_id, [(("a",), 0)])
+    with pytest.raises(RunUpdateError, match="WAITING"):
+        storage.retry_run(run_id)
+    storage.claim_run(study_id)
+    storage.fail_run(run_id, "boom")
+    new_id = storage.retry_run(run_id)
+    assert storage.get_run(new_id).attempt == 1 and storage.get_run(new_id).retried_from == run_id
+    with pytest.raises(RunUpdateError, match="newest attempt"):
+        storage.retry_run(run_id)
