@@ -1,0 +1,312 @@
+"""``adagroup study run|status|affinity``: plan, train, inspect and estimate a study."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import math
+import os
+import signal
+import sys
+from typing import Any
+
+from ..exceptions import AdagroupError, StudyNotFoundError
+
+__all__ = ["add_parser", "load_trainer", "default_n_subsets"]
+
+STORAGE_ENV = "ADAGROUP_STORAGE"
+
+
+def default_n_subsets(n_tasks: int, size: int) -> int:
+    """Subsets a non-adaptive ``study run`` plans when ``--n-subsets`` is not given.
+
+    ``5 * n_tasks`` (each task then appears in about ``5 * size`` subsets), capped
+    at the number of distinct subsets ``C(n_tasks, size)``.
+    """
+    return max(1, min(5 * n_tasks, math.comb(n_tasks, size)))
+
+
+def load_trainer(spec: str) -> Any:
+    """Load a trainer named ``module:attribute`` (dotted attributes allowed).
+
+    The attribute may be a trainer (a callable ``train(subset, seed)`` or an object
+    with a ``train`` method), or a zero-argument factory (a class or function)
+    that returns one. The current directory is importable, as with ``python -m``.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is not of the form ``module:attribute``.
+    ImportError
+        If the module cannot be imported or has no such attribute.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(
+            f"--trainer must be MODULE:ATTRIBUTE, e.g. mypkg.train:trainer. Got {spec!r}."
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"--trainer {spec!r}: cannot import module {module_name!r} ({exc}). Is it installed, "
+            "in the current directory, or on PYTHONPATH?"
+        ) from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ImportError(
+                f"--trainer {spec!r}: module {module_name!r} has no attribute {attr!r}."
+            ) from None
+    if inspect.isclass(obj) or (callable(obj) and _required_args(obj) == 0):
+        obj = obj()  # a factory
+    if not callable(obj) and not callable(getattr(obj, "train", None)):
+        raise TypeError(
+            f"--trainer {spec!r} is a {type(obj).__name__}, not a trainer: expected a callable "
+            "train(subset, seed) -> {task: score}, an object with a train method, or a "
+            "zero-argument factory returning one."
+        )
+    return obj
+
+
+def _required_args(fn: Any) -> int | None:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return sum(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in params
+    )
+
+
+def _storage_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        default=None,
+        help=f"SQLAlchemy URL or SQLite file (default: ${STORAGE_ENV})",
+    )
+    p.add_argument("--name", required=True, help="study name")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``adagroup study`` and its actions."""
+    p = subparsers.add_parser(
+        "study",
+        help="plan, train and inspect a study of training runs",
+        description="Durable studies: every run is recorded once, and a rerun resumes.",
+    )
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="plan and train (resumes an existing study)",
+        description=(
+            "Plan --n-subsets random subsets of --subset-size tasks plus every single task "
+            "(once per seed), and train every run that is not finished. Running the same "
+            "command again resumes: COMPLETE runs are never trained again."
+        ),
+    )
+    _storage_arg(run)
+    run.add_argument("--tasks", help="comma-separated task names (required for a new study)")
+    run.add_argument("--trainer", required=True, help="MODULE:ATTR trainer or factory")
+    run.add_argument("--subset-size", type=int, default=3, help="tasks per subset (default 3)")
+    run.add_argument(
+        "--n-subsets", type=int, default=None, help="subsets to plan (default 5 x n_tasks)"
+    )
+    run.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 per subset (default 1)")
+    group = run.add_mutually_exclusive_group()
+    group.add_argument("--n-jobs", type=int, default=1, help="local worker processes")
+    group.add_argument("--executor", choices=["process", "ray"], default=None)
+    run.add_argument("--random-state", type=int, default=0, help="seed of the subset plan")
+    run.add_argument("--max-retries", type=int, default=2, help="retries per failed run")
+    run.add_argument("--timeout", type=float, default=None, help="per-run limit in seconds")
+    run.add_argument("--heartbeat-interval", type=float, default=30.0, help="seconds")
+    run.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="give runs that failed max-retries times one more attempt",
+    )
+    run.add_argument("--adaptive", action="store_true", help="AdaGroup: tasks in batches")
+    run.add_argument("--batch-size", type=int, default=None, help="AdaGroup batch size")
+    run.add_argument("--max-k", type=int, default=None, help="AdaGroup's largest k")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=run_command)
+
+    status = sub.add_parser("status", help="count runs per state")
+    _storage_arg(status)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(func=status_command)
+
+    aff = sub.add_parser("affinity", help="estimate the task affinity matrix as CSV")
+    _storage_arg(aff)
+    aff.add_argument("--estimator", choices=["mean", "surrogate", "pairwise"], default="mean")
+    aff.add_argument(
+        "--normalize",
+        choices=["none", "center", "standardize"],
+        default="none",
+        help="per-target normalisation (default none)",
+    )
+    aff.add_argument(
+        "--no-fill",
+        action="store_true",
+        help="keep unmeasured entries empty (NaN) instead of filling them with the row mean",
+    )
+    aff.add_argument("--out", required=True, help="output CSV (or .npy)")
+    aff.set_defaults(func=affinity_command)
+
+
+def _storage(args: argparse.Namespace) -> str:
+    from . import CLIUsageError
+
+    url = args.storage or os.environ.get(STORAGE_ENV)
+    if not url:
+        raise CLIUsageError(
+            f"no storage: pass --storage sqlite:///study.db or set ${STORAGE_ENV}."
+        )
+    return url
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``adagroup study run``."""
+    from ..study import Study
+
+    url = _storage(args)
+    trainer = load_trainer(args.trainer)
+    tasks = None
+    if args.tasks:
+        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    direction = getattr(trainer, "greater_is_better", None)
+    try:
+        study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
+    except StudyNotFoundError as exc:
+        raise StudyNotFoundError(
+            f"{str(exc).split(' Pass tasks')[0]} Pass --tasks a,b,c to create it."
+        ) from None
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
+    seeds = tuple(range(args.seeds))
+    n_jobs = args.n_jobs if args.executor is None else -1
+    if args.retry_failed:
+        study.retry_failed()
+    # SIGTERM (kill, a scheduler's preemption) then leaves the store as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        if args.adaptive:
+            _run_adaptive(args, study, trainer, seeds, n_jobs)
+        else:
+            from ..sampling import sample_subsets, singletons
+
+            n = len(study.tasks)
+            if not 1 <= args.subset_size <= n:
+                raise ValueError(
+                    f"--subset-size must be in [1, {n}] for {n} tasks. Got {args.subset_size}."
+                )
+            m = (
+                default_n_subsets(n, args.subset_size)
+                if args.n_subsets is None
+                else args.n_subsets
+            )
+            plan = [
+                *singletons(n),
+                *sample_subsets(n, args.subset_size, m, random_state=args.random_state),
+            ]
+            study.enqueue(plan, seeds=seeds)
+            study.run(
+                trainer,
+                n_jobs=n_jobs,
+                executor=args.executor,
+                max_retries=args.max_retries,
+                timeout=args.timeout,
+                heartbeat_interval=args.heartbeat_interval,
+                progress=not args.no_progress and sys.stderr.isatty(),
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    counts = study.summary()
+    print(f"study {study.name}: " + ", ".join(f"{s.name} {n}" for s, n in counts.items()))
+    return 0
+
+
+def _run_adaptive(
+    args: argparse.Namespace, study: Any, trainer: Any, seeds: tuple[int, ...], n_jobs: int
+) -> None:
+    from . import CLIUsageError
+
+    try:
+        from ..adaptive import AdaGroup
+    except ImportError as exc:
+        raise CLIUsageError(f"--adaptive needs adagroup.adaptive.AdaGroup ({exc}).") from exc
+    kwargs: dict[str, Any] = {
+        "subset_size": args.subset_size,
+        "seeds": seeds,
+        "random_state": args.random_state,
+        "max_clusters": args.max_k,
+        "n_subsets_per_step": args.n_subsets,
+    }
+    if args.batch_size is not None:
+        kwargs["batch_size"] = args.batch_size
+    if args.executor is not None:
+        kwargs["executor"] = args.executor
+    else:
+        kwargs["n_jobs"] = n_jobs
+    AdaGroup(study, **kwargs).run(trainer)
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """``adagroup study status``."""
+    from ..study import load_study
+
+    study = load_study(args.name, _storage(args))
+    counts = study.summary()
+    if args.json:
+        print(json.dumps({state.name: n for state, n in counts.items()}))
+        return 0
+    total = sum(counts.values())
+    print(f"study {study.name}: {len(study.tasks)} tasks, {total} runs")
+    for state, n in counts.items():
+        print(f"  {state.name:<9}{n:>7}")
+    return 0
+
+
+def affinity_command(args: argparse.Namespace) -> int:
+    """``adagroup study affinity``."""
+    from ..affinity import estimate_affinity
+    from ..io import write_affinity
+    from ..runs import RunState
+    from ..study import load_study
+
+    study = load_study(args.name, _storage(args))
+    runs = study.runs(state=RunState.COMPLETE)
+    if not runs:
+        raise AdagroupError(
+            f"study {study.name!r} has no COMPLETE run yet; run `adagroup study run` first."
+        )
+    est = estimate_affinity(
+        runs,
+        study.tasks.names,
+        estimator=args.estimator,
+        greater_is_better=study.greater_is_better,
+        normalize=None if args.normalize == "none" else args.normalize,
+    )
+    missing = int(est.missing.sum()) if not callable(est.missing) else int(est.missing().sum())
+    T = est.T if args.no_fill else est.filled()
+    if missing and not args.no_fill:
+        print(
+            f"note: {missing} unmeasured entries filled with their row mean "
+            "(--no-fill keeps them empty)",
+            file=sys.stderr,
+        )
+    path = write_affinity(args.out, T, list(study.tasks.names))
+    print(f"wrote {path} ({len(study.tasks)} tasks, {len(runs)} COMPLETE runs)")
+    return 0

@@ -1,0 +1,126 @@
+"""Executors: in-process, local process pool and Ray call trainers; the study records results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+import _trainers
+from adagroup.execution import (
+    InProcessExecutor,
+    ProcessExecutor,
+    call_trainer,
+    make_executor,
+    resolve_trainer,
+)
+from adagroup.runs import RunState
+from adagroup.study import Study
+
+TASKS = ["a", "b", "c", "d"]
+PLAN = [(0,), (1,), (2,), (3,), (0, 1), (1, 2, 3), (0, 3)]
+
+
+class _HasTrain:
+    def train(self, subset, seed):
+        return _trainers.scores(subset, seed)
+
+
+class _IgnoresAlarm:
+    """Hangs and ignores the soft timeout, as a trainer stuck in C code would."""
+
+    def __init__(self, count_file):
+        self.count_file = count_file
+
+    def __call__(self, subset, seed):
+        previous = _trainers.record_call(self.count_file, subset, seed)
+        if subset == ("a",) and previous == 0:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            time.sleep(120)
+        return _trainers.scores(subset, seed)
+
+
+def test_resolve_and_call_trainer():
+    assert resolve_trainer(_trainers.plain_function) is _trainers.plain_function
+    assert call_trainer(_HasTrain(), ("a",), 0, None) == _trainers.scores(("a",), 0)
+    with pytest.raises(TypeError, match="'trainer' parameter"):
+        resolve_trainer(3)
+    hang = _trainers.FlakyTrainer("", kind="hang", fail_first=-1, hang=30)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError, match="timeout=0.2"):
+        call_trainer(hang, ("a",), 0, 0.2)
+    assert time.monotonic() - start < 5
+
+
+def test_make_executor_choices():
+    assert isinstance(make_executor(None, 1), InProcessExecutor)
+    pool = make_executor(None, 3)
+    assert isinstance(pool, ProcessExecutor) and pool.max_workers == 3
+    assert make_executor("process", -1).max_workers == (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="only applies to executor='ray'"):
+        make_executor(None, 1, resources={"num_gpus": 1})
+
+
+def test_process_pool_runs_study(tmp_path):
+    count_file = str(tmp_path / "calls.txt")
+    study = Study("s", f"sqlite:///{tmp_path / 'p.db'}", tasks=TASKS)
+    study.enqueue(PLAN, seeds=(0, 1))
+    trainer = _trainers.FlakyTrainer(count_file, kind="nan", fail_first=1, target="d")
+    summary = study.run(trainer, n_jobs=2, progress=False)
+    assert summary[RunState.COMPLETE] == 14 and summary[RunState.FAIL] == 6
+    for run in study.runs(RunState.COMPLETE):
+        assert run.scores == _trainers.scores(run.subset, run.seed)
+    pids = {line.rsplit("|", 1)[1] for line in Path(count_file).read_text().splitlines()}
+    assert str(os.getpid()) not in pids
+
+
+def test_process_pool_kills_a_run_past_its_timeout(tmp_path):
+    count_file = str(tmp_path / "calls.txt")
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(0,), (1,)])
+    start = time.monotonic()
+    study.run(_IgnoresAlarm(count_file), executor="process", n_jobs=1, timeout=0.5, progress=False)
+    assert time.monotonic() - start < 60
+    (failed,) = study.runs(RunState.FAIL)
+    assert failed.subset == ("a",) and "killed after timeout" in failed.error
+    assert study.summary()[RunState.COMPLETE] == 2
+
+
+@pytest.mark.ray
+def test_ray_local_instance_runs_study(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    count_file = str(tmp_path / "calls.txt")
+    # Ray workers import the trainer's module by name: make tests/ importable for them.
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]),
+    )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        study = Study("s", f"sqlite:///{tmp_path / 'r.db'}", tasks=TASKS)
+        study.enqueue(PLAN)
+        trainer = _trainers.FlakyTrainer(count_file, kind="raise", fail_first=1, target="b")
+        summary = study.run(trainer, executor="ray", resources={"num_cpus": 1}, progress=False)
+        assert summary[RunState.COMPLETE] == 7 and summary[RunState.FAIL] == 3
+        assert all("planned failure" in r.error for r in study.runs(RunState.FAIL))
+        assert len(_trainers.read_calls(count_file)) == 7
+    finally:
+        ray.shutdown()
+
+
+def test_ray_missing_names_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match=r'pip install "adagroup\[ray\]"'):
+        make_executor("ray", 1)

@@ -1,0 +1,243 @@
+"""Durability under crashes and concurrency, through the real command line.
+
+Each worker is a separate ``python -m adagroup study run`` process on one SQLite
+file; the fake trainer (tests/_trainers.py, on PYTHONPATH) counts its calls in a
+file, so "trained exactly once" is checked across processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import _trainers
+from adagroup.io import read_affinity
+from adagroup.runs import RunState
+from adagroup.study import load_study
+
+TESTS = Path(__file__).resolve().parent
+TASKS = "a,b,c,d,e,f"
+
+
+def _env(count_file: Path, sleep: float) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    env[_trainers.COUNT_ENV] = str(count_file)
+    env[_trainers.SLEEP_ENV] = str(sleep)
+    env.pop("ADAGROUP_STORAGE", None)
+    return env
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "adagroup", "study", *args]
+
+
+def _run_cmd(url: str, n_subsets: int = 14) -> list[str]:
+    return _cli(
+        "run",
+        "--storage",
+        url,
+        "--name",
+        "s",
+        "--tasks",
+        TASKS,
+        "--trainer",
+        "_trainers:counting",
+        "--n-subsets",
+        str(n_subsets),
+        "--no-progress",
+    )
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _final_scores(url: str) -> dict:
+    runs = load_study("s", url).runs(state=RunState.COMPLETE)
+    return {(r.subset, r.seed): r.scores for r in runs}
+
+
+def test_kill_9_then_rerun_loses_and_repeats_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    calls = tmp_path / "calls.txt"
+    proc = subprocess.Popen(
+        _run_cmd(url), env=_env(calls, 0.25), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while _lines(calls) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    before = load_study("s", url)
+    complete_before = {(r.subset, r.seed): r.scores for r in before.runs(RunState.COMPLETE)}
+    assert 3 <= len(complete_before) < 20
+    assert before.summary()[RunState.RUNNING] == 1  # the run killed mid-training
+    n_calls_before = _lines(calls)
+
+    rerun = subprocess.run(
+        _run_cmd(url), env=_env(calls, 0.0), capture_output=True, text=True, timeout=120
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    study = load_study("s", url)
+    counts = study.summary()
+    assert counts[RunState.WAITING] == counts[RunState.RUNNING] == 0
+    assert counts[RunState.COMPLETE] == 20  # 6 singletons + 14 subsets
+    (reaped,) = study.runs(RunState.FAIL)
+    assert "exited while RUNNING" in reaped.error
+    # No COMPLETE run was lost or trained again after the kill.
+    after = _final_scores(url)
+    assert all(after[k] == v for k, v in complete_before.items())
+    lines = calls.read_text().splitlines()[n_calls_before:]
+    keys_after = {(tuple(x.split("|")[0].split(",")), int(x.split("|")[1])) for x in lines}
+    assert not keys_after & set(complete_before)
+    trained = _trainers.read_calls(calls)
+    assert trained[(reaped.subset, reaped.seed)] == 2  # killed mid-run, then retrained
+    assert sum(trained.values()) == 21
+
+    # Same final result as an uninterrupted run with the same seeds.
+    url2 = f"sqlite:///{tmp_path / 'clean.db'}"
+    clean = subprocess.run(
+        _run_cmd(url2),
+        env=_env(tmp_path / "c2.txt", 0.0),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert clean.returncode == 0, clean.stderr
+    assert _final_scores(url2) == after
+    for u, out in ((url, "T1.csv"), (url2, "T2.csv")):
+        res = subprocess.run(
+            _cli("affinity", "--storage", u, "--name", "s", "--out", str(tmp_path / out)),
+            env=_env(calls, 0),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert res.returncode == 0, res.stderr
+    T1, names1 = read_affinity(tmp_path / "T1.csv")
+    T2, names2 = read_affinity(tmp_path / "T2.csv")
+    assert names1 == names2 == TASKS.split(",")
+    np.testing.assert_array_equal(T1, T2)
+
+
+@pytest.mark.parametrize("n_workers", [2, 4])
+def test_workers_on_one_sqlite_train_each_run_once(tmp_path, n_workers):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    calls = tmp_path / "calls.txt"
+    env = _env(calls, 0.05)
+    procs = [
+        subprocess.Popen(
+            _run_cmd(url, n_subsets=20),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n_workers)
+    ]
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    counts = load_study("s", url).summary()
+    assert counts == {
+        RunState.WAITING: 0,
+        RunState.RUNNING: 0,
+        RunState.COMPLETE: 26,
+        RunState.FAIL: 0,
+    }
+    trained = _trainers.read_calls(calls)
+    assert len(trained) == 26 and set(trained.values()) == {1}
+
+
+def test_status_json_and_env_storage(tmp_path):
+    import json
+
+    url = f"sqlite:///{tmp_path / 'st.db'}"
+    env = _env(tmp_path / "calls.txt", 0.0)
+    env["ADAGROUP_STORAGE"] = url
+    res = subprocess.run(
+        _cli(
+            "run",
+            "--name",
+            "s",
+            "--tasks",
+            "a,b,c",
+            "--trainer",
+            "_trainers:counting",
+            "--no-progress",
+        ),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run(
+        _cli("status", "--name", "s", "--json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(res.stdout) == {"WAITING": 0, "RUNNING": 0, "COMPLETE": 4, "FAIL": 0}
+
+
+# -- the command line in-process: argument errors -----------------------------------------------
+
+
+def test_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    from adagroup.cli import main
+    from adagroup.cli._study import load_trainer
+
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.delenv("ADAGROUP_STORAGE", raising=False)
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    base = ["study", "run", "--name", "s", "--trainer", "_trainers:counting", "--no-progress"]
+    assert main(base) == 2
+    assert "set $ADAGROUP_STORAGE" in capsys.readouterr().err
+    assert main([*base, "--storage", url]) == 2
+    assert "Pass --tasks a,b,c to create it" in capsys.readouterr().err
+    with pytest.raises(ImportError, match="cannot import module 'no_such_module'"):
+        load_trainer("no_such_module:x")
+    with pytest.raises(ImportError, match="has no attribute 'nope'"):
+        load_trainer("_trainers:nope")
+    with pytest.raises(ValueError, match="MODULE:ATTRIBUTE"):
+        load_trainer("_trainers")
+    assert load_trainer("_trainers:plain_function") is _trainers.plain_function
+    assert isinstance(load_trainer("_trainers:LossTrainer"), _trainers.LossTrainer)
+
+
+def test_cli_resumes_without_tasks(tmp_path, monkeypatch, capsys):
+    from adagroup.cli import main
+
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setenv(_trainers.COUNT_ENV, str(tmp_path / "calls.txt"))
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    base = [
+        "study",
+        "run",
+        "--storage",
+        url,
+        "--name",
+        "s",
+        "--trainer",
+        "_trainers:counting",
+        "--no-progress",
+        "--n-subsets",
+        "3",
+    ]
+    assert main([*base, "--tasks", "a,b,c,d"]) == 0
+    assert main(base) == 0  # same plan, nothing new to train
+    assert "COMPLETE 7" in capsys.readouterr().out
+    assert sum(_trainers.read_calls(str(tmp_path / "calls.txt")).values()) == 7
+    assert main([*base, "--tasks", "a,b,c"]) == 2
+    assert "missing from yours: ['d']" in capsys.readouterr().err
