@@ -39,5 +39,6 @@ def test_fig2_case():
     assert T.shape == (150, 150)
     assert np.bincount(labels).tolist() == [50, 50, 50]
     block = lambda a, b: T[np.ix_(labels == a, labels == b)].mean()  # noqa: E731
+    assert not np.allclose(T, T.T)
     assert block(1, 2) == pytest.approx(13.0, abs=0.2)
     assert block(0, 0) == pytest.approx(12.0, abs=0.3)

@@ -1,0 +1,368 @@
+"""First-order solvers for the Peng-Wei clustering SDP.
+
+The SDP is ``max <S, X>`` over ``X 1 = 1, tr X = k, X >= 0, X psd``. Both solvers
+work on the centred and scaled matrix ``A = J S J / sigma`` (``J = I - 11'/n``):
+for every feasible ``X``, ``<J S J, X> = <S, X> - 1'S1/n``, so the constant part
+of the objective (often most of its value) drops out and tolerances measure
+only what the grouping can change.
+
+* :func:`solve_factor` -- nonnegative Burer-Monteiro factorisation ``X = U U'``
+  with ``U >= 0`` and ``||U||_F^2 = k`` kept by projection, an augmented
+  Lagrangian on ``U U' 1 = 1`` and projected gradient steps with
+  Barzilai-Borwein step sizes: one product ``A U`` per step.
+* :func:`solve_admm` -- convex ADMM on the split ``{X 1 = 1, tr X = k, X psd}``
+  and ``{X >= 0}``; slower, but it converges to the SDP optimum from anywhere and
+  its multiplier of ``X >= 0`` feeds the certificate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+__all__ = ["CentredOperator", "FactorResult", "AdmmResult", "solve_factor", "solve_admm"]
+
+#: Above this size the centred matrix is applied implicitly instead of stored.
+_EXPLICIT_MAX_N = 3000
+#: Initial penalty times n, inner step cap and Barzilai-Borwein variant (3 alternates).
+_BETA0 = 0.3
+_INNER_MAX = 100
+_BB = 3
+
+
+class CentredOperator:
+    """The map ``V -> J S J V / sigma`` without a second ``n x n`` copy for large ``n``.
+
+    Parameters
+    ----------
+    S : ndarray of shape (n, n)
+        Symmetric affinity; not modified, and kept by reference for large ``n``.
+    """
+
+    def __init__(self, S: np.ndarray) -> None:
+        n = S.shape[0]
+        self.n = n
+        self.row_sums = S.sum(axis=1)
+        self.total = float(self.row_sums.sum())
+        # 1'S1/n: the value every feasible X gets from the constant part of S.
+        self.base = self.total / n
+        # The shift removes a common offset before the products so that large
+        # offsets (S = c + noise) cancel exactly instead of in floating point.
+        self.mean = self.total / (n * n)
+        if n <= _EXPLICIT_MAX_N:
+            mu = self.row_sums / n
+            Sc = S - mu[:, None] - mu[None, :] + self.mean
+            self._dense: np.ndarray | None = Sc
+            self._S = None
+            fro = float(np.linalg.norm(Sc))
+        else:
+            self._dense = None
+            self._S = S
+            sq = float(np.einsum("ij,ij->", S, S))
+            fro2 = sq - 2.0 * float(self.row_sums @ self.row_sums) / n + self.total**2 / n**2
+            fro = math.sqrt(max(fro2, 0.0))
+        self.fro = fro
+        scale = float(np.max(np.abs(S))) if S.size else 0.0
+        # A centred matrix below round-off of S itself carries no information.
+        self.degenerate = fro <= 1e-13 * max(scale, 1e-300) * n
+        self.sigma = fro if not self.degenerate else 1.0
+        if self._dense is not None:
+            self._dense = self._dense / self.sigma
+        self.n_products = 0
+
+    def matmat(self, V: np.ndarray) -> np.ndarray:
+        """Return ``J S J V / sigma``."""
+        self.n_products += 1
+        if self._dense is not None:
+            return self._dense @ V
+        S = self._S
+        col = V.sum(axis=0)
+        G = S @ V - np.outer(self.row_sums, col / self.n)
+        G -= G.sum(axis=0) / self.n
+        G /= self.sigma
+        return G
+
+    def dense(self) -> np.ndarray:
+        """The centred scaled matrix itself (built on demand for large ``n``)."""
+        if self._dense is not None:
+            return self._dense
+        return self.matmat(np.eye(self.n))
+
+
+@dataclass
+class FactorResult:
+    """Outcome of :func:`solve_factor` (values in centred, scaled units)."""
+
+    U: np.ndarray
+    y: np.ndarray
+    value: float
+    infeasibility: float
+    n_iter: int
+    converged: bool
+
+
+def _project(U: np.ndarray, k: int) -> np.ndarray:
+    """Project onto ``{U >= 0, ||U||_F^2 = k}`` (clip, then rescale)."""
+    np.maximum(U, 0.0, out=U)
+    nrm = float(np.linalg.norm(U))
+    if nrm == 0.0:
+        U[:] = 1.0
+        nrm = float(np.linalg.norm(U))
+    U *= math.sqrt(k) / nrm
+    return U
+
+
+def init_factor(
+    n: int, k: int, r: int, rng: np.random.Generator, init_labels: np.ndarray | None
+) -> np.ndarray:
+    """A starting factor: the labels' partition matrix plus small noise, or random."""
+    if init_labels is not None:
+        lab = np.asarray(init_labels, dtype=np.intp)
+        sizes = np.bincount(lab, minlength=r)
+        U = np.zeros((n, r))
+        U[np.arange(n), lab] = 1.0 / np.sqrt(sizes[lab])
+        U += 1e-3 / math.sqrt(n) * rng.random((n, r))
+    else:
+        U = rng.random((n, r))
+        # Rows near 1/sqrt(n r) make U U' 1 close to 1 from the start.
+        U *= 1.0 / math.sqrt(n * r)
+        U += 0.5 / math.sqrt(n * r) * rng.random((n, r))
+    return _project(U, k)
+
+
+def solve_factor(
+    op: CentredOperator,
+    k: int,
+    *,
+    rng: np.random.Generator,
+    rank: int | None = None,
+    init_labels: np.ndarray | None = None,
+    U0: np.ndarray | None = None,
+    tol: float = 1e-6,
+    max_iter: int = 5000,
+) -> FactorResult:
+    """Nonnegative low-rank augmented Lagrangian for the clustering SDP.
+
+    Minimises ``-<A, U U'>`` over ``U >= 0`` with ``||U||_F^2 = k`` (kept by
+    projection) subject to ``U U' 1 = 1`` (augmented Lagrangian with multiplier
+    ``y`` and penalty ``beta``). Each inner step is a projected gradient step
+    with a Barzilai-Borwein step size and costs one product ``A U``.
+
+    Stops when ``max |U U' 1 - 1| <= tol`` (the constraint is scale-free) and the
+    centred value changed by at most ``tol * max(1, |value|)`` over the last outer
+    iteration, or after ``max_iter`` products.
+    """
+    n = op.n
+    if rank is None:
+        rank = min(n, max(2 * k, k + 2))
+    if U0 is not None:
+        U = _project(np.array(U0, dtype=np.float64), k)
+        rank = U.shape[1]
+    else:
+        U = init_factor(n, k, rank, rng, init_labels)
+    y = np.zeros(n)
+    z = 0.0
+    # The penalty Hessian grows like beta * n (w = U'1 has norm ~ sqrt(n)); the
+    # objective's like 1 after scaling, so beta ~ 1/n balances the two.
+    beta = _BETA0 / n
+    ones = np.ones(n)
+
+    def merit(U, AU):
+        w = U.sum(axis=0)
+        c = U @ w - ones
+        t = float(np.vdot(U, U)) - k
+        f = (
+            -float(np.vdot(U, AU))
+            + float(y @ c)
+            + 0.5 * beta * float(c @ c)
+            + z * t
+            + 0.5 * beta * n * t * t
+        )
+        return f, w, c, t
+
+    it = 0
+    value_prev = np.inf
+    viol_prev = np.inf
+    converged = False
+    value = 0.0
+    viol = np.inf
+    outer = 0
+    step = None
+    AU = op.matmat(U)
+    it += 1
+    while it < max_iter:
+        outer += 1
+        inner_tol = max(0.3 * tol, min(0.1, 0.3 * viol_prev))
+        U_old = G_old = None
+        hist: list[float] = []
+        f, w, c, t = merit(U, AU)
+        for _ in range(_INNER_MAX):
+            yc = y + beta * c
+            G = (
+                -2.0 * AU
+                + np.outer(yc, w)
+                + np.outer(ones, U.T @ yc)
+                + 2.0 * (z + beta * n * t) * U
+            )
+            if U_old is not None:
+                dU = U - U_old
+                dG = G - G_old
+                sy = float(np.vdot(dU, dG))
+                if sy > 0:
+                    if _BB == 1 or (_BB == 3 and it % 2):
+                        step = float(np.vdot(dU, dU)) / sy
+                    else:
+                        step = sy / float(np.vdot(dG, dG))
+                    step = min(max(step, 1e-12), 1e12)
+            if step is None:
+                step = 1.0 / (2.0 + float(np.linalg.norm(G)))
+            hist.append(f)
+            ref = max(hist[-8:])
+            U_old, G_old = U, G
+            while True:
+                U_new = np.maximum(U - step * G, 0.0)
+                AU_new = op.matmat(U_new)
+                it += 1
+                f_new, w, c, t = merit(U_new, AU_new)
+                d = U_new - U
+                if f_new <= ref - 1e-4 / step * float(np.vdot(d, d)) or step < 1e-12:
+                    break
+                step *= 0.3
+            move = float(np.linalg.norm(d)) / step
+            U, AU, f = U_new, AU_new, f_new
+            if move <= inner_tol * math.sqrt(k) or it >= max_iter:
+                break
+        viol = max(float(np.max(np.abs(c))), abs(t) / k)
+        value = float(np.vdot(U, AU))
+        y += beta * c
+        z += beta * n * t
+        if viol > 0.25 * viol_prev and viol > tol:
+            beta = min(beta * 2.0, 1e6)
+        # Dead columns (all zero) get no gradient and never recover; revive them
+        # early so the spare rank can still route the iterate around stalls.
+        if outer <= 5:
+            norms = np.linalg.norm(U, axis=0)
+            dead = norms < 1e-8 * max(float(norms.max()), 1e-300)
+            if np.any(dead) and np.sum(~dead) >= 1:
+                U[:, dead] = 1e-3 * rng.random((n, int(dead.sum()))) / math.sqrt(n)
+                AU = op.matmat(U)
+                it += 1
+        if viol <= tol and abs(value - value_prev) <= tol * max(1.0, abs(value)):
+            converged = True
+            break
+        value_prev = value
+        viol_prev = viol
+    return FactorResult(U=U, y=y, value=value, infeasibility=viol, n_iter=it, converged=converged)
+
+
+@dataclass
+class AdmmResult:
+    """Outcome of :func:`solve_admm` (values in centred, scaled units)."""
+
+    X: np.ndarray
+    Lam: np.ndarray
+    value: float
+    primal_residual: float
+    dual_residual: float
+    n_iter: int
+    converged: bool
+
+
+def _project_affine_psd(V: np.ndarray, k: int) -> np.ndarray:
+    """Project a symmetric matrix onto ``{X 1 = 1, tr X = k, X psd}``.
+
+    ``X = 11'/n + Y`` with ``Y`` the projection of ``J V J`` onto the psd matrices
+    of trace ``k - 1`` whose range lies in the complement of ``1``: eigenvalues
+    projected onto the simplex, eigenvectors kept.
+    """
+    n = V.shape[0]
+    mu = V.mean(axis=1)
+    W = V - mu[:, None] - mu[None, :] + mu.mean()
+    W = (W + W.T) / 2.0
+    evals, evecs = scipy.linalg.eigh(W, check_finite=False)
+    # 1 is an eigenvector of W with eigenvalue 0; drop one eigenpair aligned with it.
+    align = np.abs(evecs.sum(axis=0)) / math.sqrt(n)
+    keep = np.ones(n, dtype=bool)
+    keep[int(np.argmax(align))] = False
+    lam = evals[keep]
+    vec = evecs[:, keep]
+    theta = _simplex_shift(lam, k - 1.0)
+    proj = np.maximum(lam - theta, 0.0)
+    pos = proj > 0
+    Y = (vec[:, pos] * proj[pos]) @ vec[:, pos].T
+    return Y + 1.0 / n
+
+
+def _simplex_shift(lam: np.ndarray, total: float) -> float:
+    """``theta`` with ``sum(max(lam - theta, 0)) == total``."""
+    if total <= 0:
+        return float(lam.max()) if lam.size else 0.0
+    s = np.sort(lam)[::-1]
+    css = np.cumsum(s) - total
+    idx = np.arange(1, s.size + 1)
+    cond = s - css / idx > 0
+    rho = int(np.nonzero(cond)[0][-1])
+    return float(css[rho] / (rho + 1))
+
+
+def solve_admm(
+    A: np.ndarray,
+    k: int,
+    *,
+    X0: np.ndarray | None = None,
+    tol: float = 1e-6,
+    max_iter: int = 2000,
+) -> AdmmResult:
+    """Convex ADMM for ``max <A, X>`` on the clustering SDP's feasible set.
+
+    Splits ``X`` (affine + psd) from ``Z`` (nonnegative); ``Lam = -rho W`` is the
+    multiplier of ``X >= 0`` in the limit, which is what the certificate uses.
+    ``rho`` is adapted by residual balancing. Stops when both the primal residual
+    ``||X - Z||_F`` and the dual residual ``rho ||Z - Z_old||_F`` fall under
+    ``tol * sqrt(k)``.
+    """
+    n = A.shape[0]
+    if X0 is None:
+        X0 = np.full((n, n), 1.0 / n) + (k - 1.0) / (n - 1.0) * (
+            np.eye(n) - np.full((n, n), 1.0 / n)
+        )
+    Z = np.maximum(X0, 0.0)
+    W = np.zeros((n, n))
+    rho = max(float(np.linalg.norm(A)) / math.sqrt(k), 1e-3)
+    X = Z
+    converged = False
+    r_norm = s_norm = np.inf
+    it = 0
+    for it in range(1, max_iter + 1):
+        X = _project_affine_psd(Z - W + A / rho, k)
+        Z_old = Z
+        Z = np.maximum(X + W, 0.0)
+        W += X - Z
+        r_norm = float(np.linalg.norm(X - Z))
+        s_norm = rho * float(np.linalg.norm(Z - Z_old))
+        eps = tol * math.sqrt(k)
+        if r_norm <= eps and s_norm <= eps * max(1.0, rho):
+            converged = True
+            break
+        if it % 10 == 0:
+            if r_norm > 10.0 * s_norm / max(rho, 1e-300):
+                rho *= 2.0
+                W /= 2.0
+            elif s_norm / max(rho, 1e-300) > 10.0 * r_norm:
+                rho /= 2.0
+                W *= 2.0
+    Lam = np.maximum(-rho * W, 0.0)
+    Lam = (Lam + Lam.T) / 2.0
+    value = float(np.vdot(A, Z))
+    return AdmmResult(
+        X=Z,
+        Lam=Lam,
+        value=value,
+        primal_residual=r_norm,
+        dual_residual=s_norm,
+        n_iter=it,
+        converged=converged,
+    )
