@@ -3,6 +3,8 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 # The CPU build of torch; any other spec pulls gigabytes of CUDA packages.
 TORCH := torch==2.13.0
+# Serial BLAS: tests and benchmarks run many small eigendecompositions on few cores.
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: install install-test demo test test-all lint bench-quick bench-full bench-sdp clean
 

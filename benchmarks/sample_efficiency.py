@@ -1,0 +1,138 @@
+"""Training runs needed to recover planted task groups: AdaGroup vs uniform sampling vs all pairs.
+
+On :class:`adagroup.trainers.PlantedTrainer` (planted groups, noise, per-task
+scales spread over four orders of magnitude), count the runs each design needs
+until the grouping matches the planted one (ARI = 1) at ``--consecutive``
+consecutive checkpoints:
+
+* **uniform**: subsets of ``--subset-size`` tasks drawn uniformly, added
+  ``n / 2`` at a time; after each addition the mean estimator (standardised
+  rows, unmeasured entries filled with the row mean) is clustered with
+  ``n_clusters="auto"``.
+* **AdaGroup**: one full adaptive pass per budget ``m`` (subsets per step, a
+  grid of multiples of the batch size); a checkpoint is a budget, its cost the
+  runs that pass trained.
+* **all pairs**: ``n (n - 1) / 2``, for reference.
+
+Run from the repository root::
+
+    python benchmarks/sample_efficiency.py            # n = 20, 50, 100
+    python benchmarks/sample_efficiency.py --n 20 50  # fewer sizes
+
+Prints a markdown table. The clusterer is SDPClustering, or the spectral
+baseline while the SDP module is a placeholder (the table says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+import warnings
+
+import adagroup as ag
+from adagroup.adaptive import AdaGroup
+from adagroup.cluster import SDPClustering, SpectralClustering
+from adagroup.sampling import sample_subsets
+from adagroup.trainers.planted import PlantedTrainer
+
+
+def _clusterer():
+    if "_fit_k" in vars(SDPClustering):
+        return SDPClustering(), "sdp"
+    return SpectralClustering(), "spectral (SDP placeholder)"
+
+
+def _ari(a, b) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(a, b))
+
+
+def _first_stable(costs: list[int], hits: list[bool], consecutive: int) -> int | None:
+    for i in range(len(hits) - consecutive + 1):
+        if all(hits[i : i + consecutive]):
+            return costs[i]
+    return None
+
+
+def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs: int, seed: int):
+    """Runs of uniform sampling until ARI = 1 at ``consecutive`` checkpoints in a row."""
+    n = trainer.n_tasks
+    step = max(n // 2, 1)
+    clusterer, _ = _clusterer()
+    plan = sample_subsets(n, size, max_runs, random_state=seed)
+    runs = []
+    costs, hits = [], []
+    for stop in range(step, max_runs + 1, step):
+        for s in plan[len(runs) : stop]:
+            subset = tuple(trainer.task_names[i] for i in s)
+            runs.append((subset, trainer(subset, 0)))
+        est = ag.estimate_affinity(runs, trainer.task_names, normalize="standardize")
+        model = clusterer.set_params(n_clusters="auto", max_clusters=min(n, 10))
+        labels = model.fit(est.filled("row_mean")).labels_
+        costs.append(stop)
+        hits.append(_ari(trainer.true_labels, labels) == 1)
+        found = _first_stable(costs, hits, consecutive)
+        if found is not None:
+            return found
+    return None
+
+
+def adagroup_runs(trainer: PlantedTrainer, batch: int, consecutive: int, max_m: int, seed: int):
+    """Smallest AdaGroup budget whose pass, and the next ones in the grid, find the groups."""
+    costs, hits = [], []
+    clusterer, _ = _clusterer()
+    for m in range(batch, max_m + 1, batch):
+        study = ag.Study(f"m{m}", tasks=trainer.task_names)
+        ada = AdaGroup(
+            study, clusterer=clusterer, batch_size=batch, n_subsets_per_step=m, random_state=seed
+        ).run(trainer)
+        costs.append(ada.n_runs_)
+        hits.append(_ari(trainer.true_labels, ada.labels_) == 1)
+        found = _first_stable(costs, hits, consecutive)
+        if found is not None:
+            return found
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[20, 50, 100])
+    parser.add_argument("--groups", type=int, default=5, help="planted groups (equal sizes)")
+    parser.add_argument("--noise", type=float, default=0.05)
+    parser.add_argument("--subset-size", type=int, default=3)
+    parser.add_argument("--consecutive", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.WARNING)
+    _, method = _clusterer()
+    print(
+        f"PlantedTrainer: {args.groups} equal groups, within=1, between=-0.5, noise={args.noise}"
+        f" x scale, scales log-uniform in [1e-2, 1e2]; subsets of {args.subset_size}; "
+        f"clusterer: {method}; success = ARI 1 at {args.consecutive} consecutive checkpoints.\n"
+    )
+    print("| n | all pairs | uniform runs | AdaGroup runs | AdaGroup / n | seconds |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n in args.n:
+        start = time.perf_counter()
+        sizes = [n // args.groups + (i < n % args.groups) for i in range(args.groups)]
+        trainer = PlantedTrainer(
+            sizes=sizes, noise=args.noise, scale=(1e-2, 1e2), random_state=args.seed
+        )
+        pairs = n * (n - 1) // 2
+        uni = uniform_runs(trainer, args.subset_size, args.consecutive, 2 * pairs, args.seed)
+        batch = max(5, n // 10)
+        ada = adagroup_runs(trainer, batch, args.consecutive, 10 * batch, args.seed)
+        ratio = "—" if ada is None else f"{ada / n:.1f}"
+        print(
+            f"| {n} | {pairs} | {uni if uni is not None else '> ' + str(2 * pairs)} | "
+            f"{ada if ada is not None else 'not reached'} | {ratio} | "
+            f"{time.perf_counter() - start:.0f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
