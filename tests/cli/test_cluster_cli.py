@@ -1,0 +1,86 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from adagroup.cli import main
+from adagroup.datasets import make_planted_affinity
+from adagroup.io import write_affinity
+
+
+@pytest.fixture
+def matrix_csv(tmp_path):
+    T, labels = make_planted_affinity(
+        [3, 3, 2], within_mean=1.0, within_std=0.05, between_std=0.05, random_state=0
+    )
+    names = [f"t{i}" for i in range(8)]
+    path = write_affinity(tmp_path / "T.csv", T, names)
+    truth = sorted(sorted(n for n, g in zip(names, labels) if g == c) for c in range(3))
+    return path, truth
+
+
+@pytest.mark.parametrize("method", ["sdp", "spectral", "lloyd", "exact"])
+def test_cluster_json(matrix_csv, method, capsys):
+    path, truth = matrix_csv
+    assert main(["cluster", str(path), "--k", "3", "--method", method, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {
+        "method",
+        "k",
+        "groups",
+        "objective",
+        "upper_bound",
+        "gap",
+        "proven_optimal",
+        "seconds",
+    }
+    assert out["method"] == method and out["k"] == 3
+    assert sorted(sorted(g) for g in out["groups"]) == truth
+    if method == "spectral":
+        assert out["upper_bound"] is None and out["proven_optimal"] is None
+    if method in ("sdp", "exact"):
+        assert out["upper_bound"] >= out["objective"] - 1e-9
+        assert out["proven_optimal"] is True
+
+
+def test_cluster_auto_text_and_plot(matrix_csv, tmp_path, capsys):
+    path, _ = matrix_csv
+    png = tmp_path / "h.png"
+    assert main(["cluster", str(path), "--k", "auto", "--max-k", "5", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "k=3" in out and "average density" in out
+    assert png.stat().st_size > 1000
+
+
+def test_cluster_npy(tmp_path, capsys):
+    T, _ = make_planted_affinity([2, 2], within_std=0.01, between_std=0.01, random_state=1)
+    np.save(tmp_path / "T.npy", T)
+    assert main(["cluster", str(tmp_path / "T.npy"), "--k", "2", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["groups"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "k", "match"),
+    [
+        (",a,b\na,1,x\nb,2,3\n", "2", "Non-numeric cell 'x'"),
+        (",a,a\na,1,2\na,2,3\n", "2", "Duplicate task row names"),
+        (",a,b\na,1,2\nb,2,3\n", "3", "n_clusters"),
+        (",a,b\na,1,2\nb,2,3\n", "0", "n_clusters"),
+        (",a,b\na,1,nan\nb,2,3\n", "1", "must be finite"),
+        (",a,b,c\na,1,2,3\nb,2,3,4\n", "1", "square matrix"),
+    ],
+)
+def test_cluster_bad_input_is_one_line(tmp_path, content, k, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "adagroup", "cluster", str(path), "--k", k],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert match in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
