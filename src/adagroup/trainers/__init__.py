@@ -25,7 +25,15 @@ from .planted import PlantedTrainer as PlantedTrainer
 
 # Public name -> submodule that defines it; the torch-based trainers' authors add
 # their names here so that ``adagroup.trainers.<Name>`` imports torch only on use.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "SyntheticMultitaskTrainer": "synthetic",
+    "make_synthetic_case": "synthetic",
+    "ICLTrainer": "icl",
+    "ICL_TASKS": "icl",
+    "HFLoRATrainer": "hf",
+    "HFTaskSpec": "hf",
+    "load_task_specs": "hf",
+}
 
 __all__ = sorted(["PlantedTrainer", *_LAZY])
 
