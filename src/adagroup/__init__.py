@@ -34,9 +34,14 @@ _LAZY = {
     "sample_subsets": "adagroup.sampling",
     "all_pairs": "adagroup.sampling",
     "singletons": "adagroup.sampling",
+    "adaptive_subsets": "adagroup.sampling",
+    "cover_pairs": "adagroup.sampling",
     "RunState": "adagroup.runs",
     "RunRecord": "adagroup.runs",
     "get_storage": "adagroup.storage",
+    "BaseStorage": "adagroup.storage",
+    "InMemoryStorage": "adagroup.storage",
+    "SQLStorage": "adagroup.storage",
     "Study": "adagroup.study",
     "load_study": "adagroup.study",
     "get_all_study_names": "adagroup.study",
@@ -45,6 +50,8 @@ _LAZY = {
     "AdaGroup": "adagroup.adaptive",
     # output
     "plot_affinity": "adagroup.plot",
+    "read_affinity": "adagroup.io",
+    "write_affinity": "adagroup.io",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
