@@ -141,6 +141,8 @@ def solve_factor(
     rank: int | None = None,
     init_labels: np.ndarray | None = None,
     U0: np.ndarray | None = None,
+    y0: np.ndarray | None = None,
+    z0: float = 0.0,
     tol: float = 1e-6,
     max_iter: int = 5000,
 ) -> FactorResult:
@@ -153,7 +155,8 @@ def solve_factor(
 
     Stops when ``max |U U' 1 - 1| <= tol`` (the constraint is scale-free) and the
     centred value changed by at most ``tol * max(1, |value|)`` over the last outer
-    iteration, or after ``max_iter`` products.
+    iteration, or after ``max_iter`` products. ``y0``, ``z0`` warm-start the
+    multipliers (e.g. from complementary slackness with ``init_labels``).
     """
     n = op.n
     if rank is None:
@@ -163,8 +166,8 @@ def solve_factor(
         rank = U.shape[1]
     else:
         U = init_factor(n, k, rank, rng, init_labels)
-    y = np.zeros(n)
-    z = 0.0
+    y = np.zeros(n) if y0 is None else np.array(y0, dtype=np.float64)
+    z = float(z0)
     # The penalty Hessian grows like beta * n (w = U'1 has norm ~ sqrt(n)); the
     # objective's like 1 after scaling, so beta ~ 1/n balances the two.
     beta = _BETA0 / n
@@ -313,6 +316,7 @@ def solve_admm(
     k: int,
     *,
     X0: np.ndarray | None = None,
+    Lam0: np.ndarray | None = None,
     tol: float = 1e-6,
     max_iter: int = 2000,
 ) -> AdmmResult:
@@ -322,7 +326,7 @@ def solve_admm(
     multiplier of ``X >= 0`` in the limit, which is what the certificate uses.
     ``rho`` is adapted by residual balancing. Stops when both the primal residual
     ``||X - Z||_F`` and the dual residual ``rho ||Z - Z_old||_F`` fall under
-    ``tol * sqrt(k)``.
+    ``tol * sqrt(k)``. ``Lam0`` warm-starts the multiplier of ``X >= 0``.
     """
     n = A.shape[0]
     if X0 is None:
@@ -330,8 +334,8 @@ def solve_admm(
             np.eye(n) - np.full((n, n), 1.0 / n)
         )
     Z = np.maximum(X0, 0.0)
-    W = np.zeros((n, n))
     rho = max(float(np.linalg.norm(A)) / math.sqrt(k), 1e-3)
+    W = np.zeros((n, n)) if Lam0 is None else -np.asarray(Lam0, dtype=np.float64) / rho
     X = Z
     converged = False
     r_norm = s_norm = np.inf

@@ -1,0 +1,130 @@
+"""Tests of the dual bounds behind the SDP clustering certificate."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from adagroup.cluster import sdp_clustering
+from adagroup.cluster._certificate import AdditiveDual, bound_from_dual, certify_partition
+from adagroup.cluster._objective import density_objective
+from adagroup.cluster._rounding import local_search
+from adagroup.cluster._sdp_solver import CentredOperator
+from adagroup.datasets import make_fig2_affinity, make_planted_affinity
+
+
+def _partitions(n: int, k: int):
+    def rec(i, lab, m):
+        if i == n:
+            if m == k:
+                yield np.array(lab)
+            return
+        for g in range(min(m + 1, k)):
+            if n - i - 1 < k - max(m, g + 1):
+                continue
+            lab.append(g)
+            yield from rec(i + 1, lab, max(m, g + 1))
+            lab.pop()
+
+    yield from rec(0, [], 0)
+
+
+def _cvxpy_sdp(S: np.ndarray, k: int) -> float:
+    cp = pytest.importorskip("cvxpy")
+    n = S.shape[0]
+    X = cp.Variable((n, n), PSD=True)
+    prob = cp.Problem(
+        cp.Maximize(cp.trace(S @ X)), [X @ np.ones(n) == 1, cp.trace(X) == k, X >= 0]
+    )
+    prob.solve(solver="SCS", eps=1e-9, max_iters=200000)
+    return float(prob.value)
+
+
+def _certify(S, labels, k):
+    op = CentredOperator(S)
+    fc = (density_objective(S, labels) - op.base) / op.sigma
+    ub, cert = certify_partition(op, labels, k, fc, tol=1e-12)
+    return op, fc, ub, cert
+
+
+def test_partition_bound_above_exact_optimum_for_any_grouping():
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        n = int(rng.integers(5, 9))
+        k = int(rng.integers(2, 4))
+        S = rng.standard_normal((n, n))
+        S = (S + S.T) / 2
+        best = max(density_objective(S, lab) for lab in _partitions(n, k))
+        labels = rng.permutation(np.arange(n) % k)
+        op, _, ub, _ = _certify(S, labels, k)
+        # Even a random grouping's dual point bounds every grouping.
+        assert op.base + op.sigma * ub >= best - 1e-9 * (1 + abs(best)), trial
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bound_above_cvxpy_sdp_value(seed):
+    T, _ = make_fig2_affinity(24, random_state=seed)
+    S = (T + T.T) / 2
+    ref = _cvxpy_sdp(S, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sdp_clustering(T, 3, random_state=0)
+    assert res.upper_bound >= ref - 1e-7 * abs(ref)
+    labels = local_search(S, res.labels, 3)
+    op, _, ub, _ = _certify(S, labels, 3)
+    assert op.base + op.sigma * ub >= ref - 1e-7 * abs(ref)
+
+
+def test_additive_dual_structured_ops_match_dense():
+    T, planted = make_fig2_affinity(60, random_state=1)
+    S = (T + T.T) / 2
+    n, k = 60, 3
+    rng = np.random.default_rng(0)
+    p = rng.random((n, k))
+    p[np.arange(n), planted] = 0.0
+    c = rng.random((k, k)) * 0.1
+    c = (c + c.T) / 2
+    np.fill_diagonal(c, 0.0)
+    Z = np.zeros((n, k))
+    Z[np.arange(n), planted] = 1.0
+    dual = AdditiveDual(p, c, planted, Z)
+    L = dual.dense()
+    V = rng.standard_normal((n, 2))
+    assert np.allclose(L, L.T)
+    assert dual.total() == pytest.approx(L.sum(), rel=1e-12)
+    assert np.allclose(dual.matmat(V), L @ V)
+    m = dual.block_minima()
+    assert m[0, 1] == pytest.approx(L[np.ix_(planted == 0, planted == 1)].min())
+    del S
+
+
+def test_tight_partition_bound_equals_generic_bound():
+    T, planted = make_fig2_affinity(900, random_state=0)
+    S = (T + T.T) / 2
+    op, fc, ub, cert = _certify(S, planted, 3)
+    # The closed form used for a nonnegative additive dual against the
+    # eigenvalue computation of the bound for the same Lam.
+    generic = (
+        bound_from_dual(op, 3, lam_op=cert.dual)
+        if isinstance(cert.dual, AdditiveDual)
+        else bound_from_dual(op, 3, lam_dense=cert.dual)
+    )
+    assert ub == pytest.approx(generic, rel=1e-8)
+    assert ub >= fc - 1e-12
+    assert ub - fc <= 1e-6 * abs(fc)
+
+
+@pytest.mark.parametrize("transform", ["shift", "scale"])
+def test_bound_invariant_to_shift_and_scale(transform):
+    T, _ = make_planted_affinity([7, 7, 7], within_std=0.5, between_std=0.5, random_state=2)
+    ref = sdp_clustering(T, 3, random_state=0)
+    if transform == "shift":
+        res = sdp_clustering(T + 1e3, 3, random_state=0)
+        assert res.gap == pytest.approx(ref.gap, abs=1e-7 * abs(ref.objective))
+        assert res.upper_bound == pytest.approx(ref.upper_bound + 1e3 * 21, rel=1e-9)
+    else:
+        res = sdp_clustering(T * 1e-6, 3, random_state=0)
+        assert res.gap == pytest.approx(ref.gap * 1e-6, abs=1e-12)
+        assert res.upper_bound == pytest.approx(ref.upper_bound * 1e-6, rel=1e-9)
