@@ -60,11 +60,6 @@ def test_recovers_planted_groups_with_fewer_runs_than_all_pairs():
     assert np.all(np.isfinite(ada.affinity_filled_))
 
 
-@pytest.mark.xfail(
-    reason="Known gap: a batch that forms its own group is merged into an old one; the mean "
-    "estimator credits old partners with the new tasks' mutual transfer (see report).",
-    strict=False,
-)
 def test_new_batch_of_own_group_opens_a_new_group():
     labels = [0, 1, 2] * 4 + [3] * 4
     trainer = PlantedTrainer(labels, noise=0.05, scale=(1e-2, 1e2), random_state=3)
@@ -164,3 +159,14 @@ def test_bad_n_rounds():
     study = ag.Study("bad", tasks=trainer.task_names)
     with pytest.raises(ValueError, match="'n_rounds' parameter"):
         AdaGroup(study).run(trainer, n_rounds=-1)
+
+
+def test_fewer_than_three_runs_per_task_with_five_groups():
+    # Small batches (5 tasks, 5 groups): the first batch cannot show every group, so the
+    # later batches must open groups; the issue's budget is 3 runs per task.
+    trainer = PlantedTrainer(sizes=[6] * 5, noise=0.05, scale=(1e-2, 1e2), random_state=0)
+    study = ag.Study("five", tasks=trainer.task_names)
+    ada = AdaGroup(study, clusterer=_clusterer(), batch_size=5, random_state=0).run(trainer)
+    assert adjusted_rand_score(trainer.true_labels, ada.labels_) == 1
+    assert ada.n_runs_ <= 3 * trainer.n_tasks
+    assert [h["k"] for h in ada.history_] == sorted(h["k"] for h in ada.history_)

@@ -2,11 +2,11 @@
 
 Tasks arrive in batches. The first batch is grouped from uniformly sampled
 subsets; every later batch is trained only together with one existing group at
-a time (Procedure 2), so a step costs ``n_subsets_per_step`` runs whatever the
-number of tasks seen so far. After each step the affinity is re-estimated from
-every run of the trajectory and the tasks are re-clustered by the SDP, warm
-started from the previous grouping, with ``k`` chosen in
-``[current number of groups, max_clusters]``.
+a time (Procedure 2), so a step's cost does not grow with the number of tasks
+seen so far. After each step the new tasks are placed by a block model fitted to
+every run of the trajectory, the group-level affinity is re-estimated and the
+tasks are re-clustered by the SDP, warm started from the placement, with ``k``
+chosen in ``[current number of groups, max_clusters]``.
 
 Every run goes through a :class:`adagroup.Study`, so it is stored the moment
 it finishes and never trained twice: running AdaGroup again on the same study
@@ -21,7 +21,6 @@ import logging
 import math
 import numbers
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -37,11 +36,15 @@ logger = logging.getLogger(__name__)
 
 _ESTIMATORS = ("mean", "surrogate", "pairwise")
 _NORMALIZERS = (None, "center", "standardize", "relative")
-#: How far above its best partner a task's self-affinity sits, in units of its spread
-#: (best minus mean affinity); see the Notes of AdaGroup.
-_SELF_MARGIN = 1.0
-#: Rounds of (fill unmeasured entries from the grouping, re-cluster) per step.
-_MAX_FILL_ROUNDS = 3
+#: Rounds of confirmation runs (ambiguous new tasks against their two best groups) per step.
+_MAX_CONFIRM_ROUNDS = 2
+#: A new task is ambiguous when moving it to its runner-up group raises the block model's
+#: squared error by less than this many residual variances (about a 4-sigma single reading).
+_AMBIGUOUS = 16.0
+#: Sweeps of single-task moves when decoding the grouping.
+_MAX_SWEEPS = 8
+#: Price of one more group in the choice of k, in residual variances of the block model.
+_GROUP_PENALTY = 4.0
 
 
 class AdaGroup:
@@ -51,25 +54,27 @@ class AdaGroup:
     ``s`` batches of ``b = batch_size`` tasks:
 
     1. **First batch.** Train ``m = n_subsets_per_step`` subsets of
-       ``subset_size`` tasks drawn uniformly from the batch, estimate the
-       affinity and cluster it, choosing ``k`` in ``[1, max_clusters]``.
-    2. **Each later batch** (Procedure 2). First a small cover: for every
-       group, the batch is cut into chunks of ``subset_size - 1`` new tasks,
-       each completed by one member of the group, so every new task meets
-       every group (``ceil(b / (subset_size - 1))`` runs per group). Then, up
-       to ``m`` subsets in all, subsets drawn from
-       the new batch together with *one* existing group
-       (:func:`adagroup.sampling.adaptive_subsets`: groups visited round-robin,
-       every subset holds a new and an old task). Re-estimate the affinity of
-       all tasks so far from every COMPLETE run of the trajectory
-       (:func:`adagroup.estimate_affinity`), fill the entries no run measured
-       (see Notes), and re-cluster with ``clusterer`` warm-started from the
-       previous grouping, choosing ``k`` in ``[current number of groups,
-       max_clusters]`` by the average-density rule of
-       :func:`adagroup.cluster.select_n_clusters`.
+       ``subset_size`` tasks drawn uniformly from the batch; group them as in
+       step 3, with ``k`` in ``[1, max_clusters]``.
+    2. **Each later batch** (Procedure 2). A cover: for every group, the
+       batch is cut into chunks of ``subset_size - 1`` new tasks, each
+       completed by one member of that *one* group, so every new task meets
+       every group (``ceil(b / (subset_size - 1))`` runs per group). The new
+       tasks are placed by the block model (Notes). A new task whose best and
+       runner-up groups explain its runs about equally well is *ambiguous*; it
+       is trained with ``subset_size - 1`` members of each of the two (clean,
+       unconfounded readings), within the step's budget, and placed again.
+    3. **Re-cluster.** The affinity of every task to every group is estimated
+       from all the trajectory's runs (a per-target ridge surrogate on the
+       number of partners from each group), re-clustered by ``clusterer``
+       warm-started from the placement, for every ``k`` in ``[current number
+       of groups, max_clusters]``, and the grouping (SDP for some ``k``, or the
+       placement itself) that best fits the runs is kept (Notes).
 
-    A step therefore costs ``m`` runs however many tasks have been seen, against
-    ``n (n - 1) / 2`` runs for all pairs.
+    A later step costs about ``k b / (subset_size - 1)`` runs plus a few
+    confirmations, however many tasks have been seen, against ``n (n - 1) / 2``
+    runs for all pairs (about ``2.5 n`` runs in all for 5 groups; see
+    ``benchmarks/sample_efficiency.py``).
 
     Parameters
     ----------
@@ -90,17 +95,21 @@ class AdaGroup:
         Tasks per trained subset, the paper's ``alpha``. Use 2 with
         ``estimator="pairwise"``.
     n_subsets_per_step : int, default=None
-        Subsets trained per step, the paper's ``m``; ``3 * batch_size`` by
-        default, i.e. about ``3 n`` runs in all. Capped at the number of
-        distinct subsets a step allows.
+        The paper's ``m``; ``3 * batch_size`` by default: the subsets of the
+        first batch (capped at the number of distinct ones), and the most runs
+        of a later step. The cover of a later step is always trained; the
+        confirmations use what is left of ``m``.
     max_clusters : int, default=None
         Largest number of groups, ``k_max``. None means ``min(n_seen, 10)``,
         or the current number of groups if that is already larger.
     estimator : {"mean", "surrogate", "pairwise"}, default="mean"
-        Affinity estimator (:func:`adagroup.estimate_affinity`). With
+        Pair-level estimator (:func:`adagroup.estimate_affinity`) reported as
+        ``affinity_``; the grouping itself uses the group-level estimate
+        (Notes), since most pairs are never trained together. With
         ``"pairwise"`` every batch's singletons are trained as well.
     normalize : {"relative", "standardize", "center", None}, default="relative"
-        Per-task rescaling of the scores before estimation, since task losses
+        Per-task rescaling of the scores of ``affinity_`` (the grouping always
+        uses relative scores, Notes), since task losses
         often differ by orders of magnitude. ``"relative"`` divides each
         task's scores by its mean absolute score over the trajectory's runs and
         centres them (a 1 % change counts the same for every task);
@@ -135,7 +144,7 @@ class AdaGroup:
     affinity_ : AffinityEstimate
         The last estimate (NaN where unmeasured).
     affinity_filled_ : ndarray of shape (n_tasks_seen, n_tasks_seen)
-        The symmetrised, filled matrix that was clustered last.
+        The symmetrised group-level affinity that was clustered last.
     n_runs_ : int
         Runs of the trajectory that are COMPLETE (each (subset, seed) once).
     n_steps_ : int
@@ -143,36 +152,52 @@ class AdaGroup:
     history_ : list of dict
         One entry per step: ``step``, ``n_tasks``, ``n_new``, ``n_planned``
         (runs planned this step), ``n_runs`` (COMPLETE runs so far), ``k``,
-        ``objective``, ``upper_bound``, ``n_missing`` (unmeasured off-diagonal
-        entries before filling), ``k_table``, ``seconds``.
+        ``objective``, ``upper_bound``, ``n_missing`` (off-diagonal pairs no
+        run measured), ``k_table`` (per ``k``: objective, average density,
+        upper bound, ``block_error``, ``score``), ``seconds``.
     clusterer_ : BaseTaskClustering
         The fitted clusterer of the last step.
 
     See Also
     --------
-    adagroup.sampling.adaptive_subsets : the plan of one step (Procedure 2).
+    adagroup.sampling.adaptive_subsets : Procedure 2's random sampler (the cover here is
+        its deterministic, every-task-meets-every-group form).
     adagroup.estimate_affinity : the affinity estimators.
     adagroup.SDPClustering : the default clusterer.
 
     Notes
     -----
-    **Unmeasured entries.** By design most pairs are never trained together:
-    a new task meets only a few members of each group. Before clustering,
-    every unmeasured entry ``S[i, j]`` is set to the mean of the measured
-    entries between the group of ``i`` and the group of ``j`` (a block model
-    of the current grouping, in which new tasks first join the group they
-    score best with, or one fresh group if they score below their own average
-    with every group). Pairs of groups with no measured entry at all, which
-    the design kept apart, get the lowest block mean. The fill and the
-    clustering are alternated until the grouping stops changing (at most
-    three rounds per step).
+    **Relative scores.** Task scores differ by orders of magnitude; each task's
+    (oriented) scores are divided by its mean absolute score (or its spread,
+    if larger) and centred, so a 1 % change counts the same for every task.
 
-    **Diagonal.** The average-density rule that picks ``k`` depends on the
-    diagonal: with the diagonal of centred scores (about 0, below the
-    within-group level) it merges groups. Each ``S[i, i]`` is therefore set to
-    task ``i``'s best measured affinity plus its spread above its mean
-    affinity, a stand-in for "a task transfers to itself at least as well as
-    to its best partner".
+    **Block model and placement.** Most pairs are never trained together, and a
+    pair-level estimate confounds a new task's partners (in a run of two new
+    tasks and one member, the mean estimator credits the member with the new
+    tasks' mutual transfer). The grouping is therefore fitted to the runs
+    directly: under labels ``L``, task ``i``'s relative score in subset ``S`` is
+    modelled as ``a_i + w_i n_same + c_i n_partners`` (``n_same``: partners in
+    ``i``'s group), by least squares per task with ``w_i >= 0`` (within-group
+    transfer is not below across-group transfer). Its total squared error,
+    plus ``4`` residual variances per group, scores ``L``. New tasks start
+    alone and move one at a time (then all tasks), and whole groups merge,
+    while the score drops. The model has three parameters per task whatever
+    ``L``, so splitting a true group or merging two raises the error: a batch
+    that forms a group of its own opens one because its members explain each
+    other's runs, not because a threshold says so.
+
+    **Group-level affinity and k.** ``affinity_filled_[i, j]`` is the ridge
+    coefficient of ``j``'s group in task ``i``'s surrogate (its score on the
+    number of partners from each group); groups ``i`` never met get ``i``'s
+    lowest coefficient, the diagonal ``i``'s own-group coefficient. Per-row
+    constants, which the surrogate cannot identify when all subsets have one
+    size, shift every partition's density equally. The clusterer is fitted
+    for every candidate ``k`` (warm-started); the average-density rule of
+    :func:`adagroup.cluster.select_n_clusters` is reported in ``k_table``, but
+    ``k`` is chosen by the block-model score above, among the SDP groupings
+    and the placement: measured on planted groups, the density rule on
+    estimated affinities merged or split groups, and with ``k`` never
+    shrinking a wrong split is permanent.
 
     **k never shrinks.** As in Algorithm 3, ``k`` is searched in
     ``[current number of groups, max_clusters]`` (and at most ``b`` more
@@ -379,7 +404,7 @@ class AdaGroup:
 
     def _step(self, trainer: Callable[..., Mapping[str, float]]) -> None:
         from .affinity import estimate_affinity
-        from .sampling import adaptive_subsets, singletons
+        from .sampling import sample_subsets, singletons
 
         state = self._state
         start = time.perf_counter()
@@ -387,70 +412,67 @@ class AdaGroup:
         new = list(state.batches[t])
         names = [*state.names, *new]
         index = {name: i for i, name in enumerate(names)}
-        rng = np.random.default_rng([state.base_seed, t])
-
-        # -- plan (Procedure 2) and train ------------------------------------------------------
+        n_old = len(state.names)
         new_idx = [index[x] for x in new]
-        groups = [[index[x] for x in g] for g in state.groups]
-        planned_here = [tuple(index[x] for x in s) for s in state.planned if set(s) <= set(names)]
+        rng = np.random.default_rng([state.base_seed, t])
+        seeds = tuple(int(s) for s in self.seeds)
+        sign = 1.0 if bool(getattr(self.study, "greater_is_better", True)) else -1.0
+        size = int(self.subset_size)
         m = self.n_subsets_per_step or 3 * self.batch_size
-        plan = _cover_groups(new_idx, groups, self.subset_size, planned_here, rng)
-        taken = planned_here + plan
-        extra = min(m - len(plan), _capacity(new_idx, groups, self.subset_size, taken))
-        if extra > 0:
-            plan += adaptive_subsets(
-                new_idx,
-                groups,
-                size=self.subset_size,
-                n_subsets=extra,
-                random_state=rng,
-                exclude=taken,
-            )
+        planned_here = [tuple(index[x] for x in s) for s in state.planned if set(s) <= set(names)]
+
+        # -- plan and train: uniform on the first batch, else the cover (Procedure 2) ----------
+        groups = [[index[x] for x in g] for g in state.groups]
+        if groups:
+            plan = _cover_groups(new_idx, groups, size, planned_here, rng)
+        else:
+            s = min(size, len(new))
+            cap = math.comb(len(new), s)
+            plan = [
+                tuple(new_idx[i] for i in sub)
+                for sub in sample_subsets(len(new), s, min(m, cap), random_state=rng)
+            ]
         if self.estimator == "pairwise":
             plan += [(new_idx[i],) for (i,) in singletons(len(new_idx))]
-        subsets = [tuple(names[i] for i in s) for s in plan]
-        seeds = tuple(int(s) for s in self.seeds)
-        if subsets:
-            self.study.enqueue(subsets, seeds=seeds)
-        for s in subsets:
-            state.planned.add(frozenset(s))
-        self.study.run(trainer, **self._run_kwargs())
+        n_planned = self._train(trainer, plan, names, seeds)
+        taken = planned_here + plan
 
-        # -- estimate ------------------------------------------------------------------------
+        # -- place the new tasks by the block model, then confirm the ambiguous ones -----------
+        prev = np.asarray(state.labels, dtype=np.intp)
+        data = self._data(names, seeds, sign)
+        labels = _decode(data, prev, n_old, rng)
+        budget = max(0, m - len(plan)) if groups else 0
+        for _round in range(_MAX_CONFIRM_ROUNDS):
+            if budget <= 0 or size < 2:
+                break
+            extra = _confirmations(data, labels, new_idx, size, budget, taken, rng)
+            if not extra:
+                break
+            n_planned += self._train(trainer, extra, names, seeds)
+            taken += extra
+            budget -= len(extra)
+            data = self._data(names, seeds, sign)
+            labels = _decode(data, prev, n_old, rng, init=labels)
+
+        # -- group-level affinity, re-clustered by the SDP, warm-started ------------------------
         runs = self._trajectory_runs(set(names), seeds)
         normalize = self.normalize
-        data: list[Any] = runs
+        reported: list[Any] = runs
         if normalize == "relative":
-            data, normalize = _relative(runs), "center"
+            reported, normalize = _relative(runs), "center"
         est = estimate_affinity(
-            data,
+            reported,
             names,
             estimator=self.estimator,
-            greater_is_better=bool(getattr(self.study, "greater_is_better", True)),
+            greater_is_better=sign > 0,
             normalize=normalize,
         )
-        S = _symmetric_part(est.T)
-        n_missing = int(np.isnan(S[~np.eye(len(S), dtype=bool)]).sum())
-
-        # -- regroup, warm-started -------------------------------------------------------------
-        prev = np.asarray(state.labels, dtype=np.intp)
-        labels = _place_new(S, prev, len(names))
+        n_missing = int(np.isnan(_symmetric_part(est.T))[~np.eye(len(names), dtype=bool)].sum())
+        filled = _group_affinity(data, labels)
         k_min = max(1, len(state.groups))
         k_max = self.max_clusters if self.max_clusters is not None else min(len(names), 10)
         k_max = max(k_min, min(k_max, len(names), k_min + len(new)))
-        fitted = None
-        fill_labels = labels
-        for _round in range(_MAX_FILL_ROUNDS):
-            filled = _fill_by_blocks(S, fill_labels)
-            fitted, k_table = self._cluster(filled, labels, k_min, k_max, t)
-            same = _same_partition(fitted.labels_, labels)
-            labels = np.asarray(fitted.labels_, dtype=np.intp)
-            fill_labels = labels
-            if same:
-                break
-        assert fitted is not None
-        filled = _fill_by_blocks(S, labels)
-        labels = _canonical(labels)
+        fitted, labels, k_table = self._cluster(filled, labels, k_min, k_max, t, data)
 
         state.names = names
         state.labels = labels
@@ -471,7 +493,7 @@ class AdaGroup:
             "step": t,
             "n_tasks": len(names),
             "n_new": len(new),
-            "n_planned": len(subsets) * len(seeds),
+            "n_planned": n_planned,
             "n_runs": len(runs),
             "k": self.n_clusters_,
             "objective": self.objective_,
@@ -493,6 +515,25 @@ class AdaGroup:
             entry["seconds"],
         )
 
+    def _train(
+        self,
+        trainer: Callable[..., Mapping[str, float]],
+        plan: list[tuple[int, ...]],
+        names: list[str],
+        seeds: tuple[int, ...],
+    ) -> int:
+        """Plan ``plan`` (index tuples) for every seed and train what is not COMPLETE."""
+        subsets = [tuple(names[i] for i in s) for s in plan]
+        if subsets:
+            self.study.enqueue(subsets, seeds=seeds)
+        for s in subsets:
+            self._state.planned.add(frozenset(s))
+        self.study.run(trainer, **self._run_kwargs())
+        return len(subsets) * len(seeds)
+
+    def _data(self, names: list[str], seeds: tuple[int, ...], sign: float) -> _Runs:
+        return _Runs(self._trajectory_runs(set(names), seeds), names, sign)
+
     def _run_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"n_jobs": int(self.n_jobs), "progress": False}
         if self.executor is not None:
@@ -513,9 +554,19 @@ class AdaGroup:
         return [out[key] for key in sorted(out, key=lambda kv: (sorted(kv[0]), kv[1]))]
 
     def _cluster(
-        self, S: np.ndarray, labels: np.ndarray, k_min: int, k_max: int, step: int
-    ) -> tuple[BaseTaskClustering, list[dict[str, Any]]]:
-        """Fit the clusterer for every k in [k_min, k_max] and keep the best average density."""
+        self,
+        S: np.ndarray,
+        labels: np.ndarray,
+        k_min: int,
+        k_max: int,
+        step: int,
+        data: _Runs,
+    ) -> tuple[BaseTaskClustering, np.ndarray, list[dict[str, Any]]]:
+        """Fit the clusterer for every k in [k_min, k_max]; keep the grouping that fits the runs.
+
+        Returns the fitted clusterer of the chosen ``k``, the chosen labels and
+        the per-``k`` table (average density, block-model error, score).
+        """
         base = self.clusterer
         if base is None:
             from .cluster import SDPClustering
@@ -539,10 +590,23 @@ class AdaGroup:
                 est.fit(S)
             fits[k] = est
         objectives = {k: float(density_objective(S, f.labels_)) for k, f in fits.items()}
-        best, table = select_n_clusters(S, objectives)
+        _, table = select_n_clusters(S, objectives)
+        # Candidates: the SDP grouping for every k, and the decoded grouping itself.
+        candidates = {k: _canonical(np.asarray(f.labels_, dtype=np.intp)) for k, f in fits.items()}
+        errors = {k: float(data.sse(lab).sum()) for k, lab in candidates.items()}
+        k_dec = int(labels.max()) + 1
+        dec_error = float(data.sse(labels).sum())
+        if k_min <= k_dec <= k_max and dec_error < errors[k_dec]:
+            candidates[k_dec], errors[k_dec] = _canonical(labels), dec_error
+        sigma2 = min(errors.values()) / data.dof()
+        score = {k: errors[k] + _GROUP_PENALTY * sigma2 * k for k in errors}
+        best = min(score, key=lambda k: (score[k], k))
         for row in table:
-            row["upper_bound"] = getattr(fits[row["k"]], "upper_bound_", None)
-        return fits[best], table
+            k = row["k"]
+            row["upper_bound"] = getattr(fits[k], "upper_bound_", None)
+            row["block_error"] = errors[k]
+            row["score"] = score[k]
+        return fits[best], candidates[best], table
 
     @property
     def groups_(self) -> list[list[str]]:
@@ -624,28 +688,6 @@ def _cut(names: list[str], size: int) -> list[list[str]]:
     return [names[i : i + size] for i in range(0, len(names), size)]
 
 
-def _capacity(
-    new: list[int], groups: list[list[int]], size: int, taken: list[tuple[int, ...]]
-) -> int:
-    """Distinct subsets :func:`adaptive_subsets` can still draw (its documented rule)."""
-    b = len(new)
-    taken_sets = [frozenset(s) for s in taken]
-    new_set = set(new)
-    if not groups:
-        s = min(size, b)
-        used = sum(1 for t in taken_sets if len(t) == s and t <= new_set)
-        return math.comb(b, s) - used
-    total = 0
-    for g in groups:
-        pool = new_set | set(g)
-        s = min(size, len(pool))
-        ks = range(max(1, s - len(g)), min(b, s - 1) + 1) if s >= 2 else range(1, 2)
-        cap = sum(math.comb(b, k) * math.comb(len(g), s - k) for k in ks)
-        used = sum(1 for t in taken_sets if len(t) == s and t <= pool and len(t & new_set) in ks)
-        total += cap - used
-    return total
-
-
 def _symmetric_part(T: np.ndarray) -> np.ndarray:
     """``(T + T.T) / 2``, using the one measured side where only one is."""
     T = np.asarray(T, dtype=np.float64)
@@ -654,34 +696,6 @@ def _symmetric_part(T: np.ndarray) -> np.ndarray:
         count = (~np.isnan(both)).sum(axis=0)
         total = np.nansum(both, axis=0)
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def _place_new(S: np.ndarray, prev: np.ndarray, n: int) -> np.ndarray:
-    """Previous labels, plus each new task in its best group or one fresh group."""
-    labels = np.empty(n, dtype=np.intp)
-    n_old = len(prev)
-    labels[:n_old] = prev
-    k = int(prev.max()) + 1 if n_old else 0
-    fresh = k
-    off = ~np.eye(n, dtype=bool)
-    for x in range(n_old, n):
-        row = S[x]
-        measured = off[x] & ~np.isnan(row)
-        if k == 0 or not measured.any():
-            labels[x] = fresh
-            continue
-        # A task's own average is the bar: standardised scores centre it at 0 and the
-        # raw scale of an unnormalised row does not matter.
-        bar = float(row[measured].mean())
-        best, best_val = -1, -np.inf
-        for c in range(k):
-            mask = measured[:n_old] & (prev == c)
-            if mask.any():
-                val = float(row[:n_old][mask].mean())
-                if val > best_val:
-                    best, best_val = c, val
-        labels[x] = best if best >= 0 and best_val > bar else fresh
-    return _canonical(labels)
 
 
 def _block_means(S: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -697,42 +711,251 @@ def _block_means(S: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
 
 
-def _fill_by_blocks(S: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Fill unmeasured entries from the grouping (see AdaGroup Notes)."""
-    k = int(labels.max()) + 1
-    M = np.zeros((len(labels), k))
-    M[np.arange(len(labels)), labels] = 1.0
-    measured = ~np.isnan(S)
-    np.fill_diagonal(measured, False)
-    sums = np.where(measured, S, 0.0) @ M
-    counts = measured.astype(np.float64) @ M
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # R[i, g]: task i's mean measured affinity to the tasks of group g.
-        R = np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
-    both = np.stack([R[:, labels], R[:, labels].T])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fill = np.nanmean(both, axis=0)
-    B = _block_means(S, labels)
-    low = float(np.nanmin(B)) if np.isfinite(B).any() else 0.0
-    B = np.where(np.isnan(B), low, B)
-    fill = np.where(np.isnan(fill), B[np.ix_(labels, labels)], fill)
-    out = np.where(np.isnan(S), fill, S)
-    np.fill_diagonal(out, _self_affinity(S))
+class _Runs:
+    """A trajectory's runs as padded arrays of per-task relative, oriented scores.
+
+    ``idx[r, a]`` is the a-th task of run ``r`` (-1 pads), ``y[r, a]`` its score
+    divided by the task's typical size (mean absolute score, or its spread if
+    larger, so scores near zero are not blown up), oriented so that higher is
+    better, and centred per task.
+    """
+
+    def __init__(self, runs: Sequence[Any], names: Sequence[str], sign: float) -> None:
+        index = {t: i for i, t in enumerate(names)}
+        n = len(names)
+        width = max((len(r.subset) for r in runs), default=1)
+        self.n = n
+        self.idx = np.full((len(runs), width), -1, dtype=np.intp)
+        raw = np.zeros((len(runs), width))
+        for r, run in enumerate(runs):
+            sub = [index[x] for x in run.subset]
+            self.idx[r, : len(sub)] = sub
+            raw[r, : len(sub)] = [sign * float(run.scores[x]) for x in run.subset]
+        self.valid = self.idx >= 0
+        tasks = self.idx[self.valid]
+        vals = raw[self.valid]
+        cnt = np.bincount(tasks, minlength=n).astype(np.float64)
+        mean = np.bincount(tasks, weights=vals, minlength=n) / np.maximum(cnt, 1.0)
+        mabs = np.bincount(tasks, weights=np.abs(vals), minlength=n) / np.maximum(cnt, 1.0)
+        var = np.bincount(tasks, weights=(vals - mean[tasks]) ** 2, minlength=n)
+        var = var / np.maximum(cnt, 1.0)
+        scale = np.maximum(mabs, np.sqrt(var))
+        scale[scale <= 0] = 1.0
+        y = np.zeros_like(raw)
+        y[self.valid] = (vals - mean[tasks]) / scale[tasks]
+        self.y = y
+        self.count = cnt
+        self.n_partners = np.where(self.valid, self.valid.sum(axis=1, keepdims=True) - 1, 0)
+
+    def _group_of(self, labels: np.ndarray) -> np.ndarray:
+        return np.where(self.valid, labels[np.where(self.valid, self.idx, 0)], -1)
+
+    def sse(self, labels: np.ndarray) -> np.ndarray:
+        """Per-task squared error of the block model under ``labels`` (see AdaGroup Notes)."""
+        lab = self._group_of(labels)
+        same = (lab[:, :, None] == lab[:, None, :]) & self.valid[:, None, :]
+        n_same = np.where(self.valid, same.sum(axis=2) - 1, 0)
+        v = self.valid
+        t = self.idx[v]
+        f1 = n_same[v].astype(np.float64)
+        f2 = self.n_partners[v].astype(np.float64)
+        y = self.y[v]
+        n = self.n
+
+        def acc(w: np.ndarray) -> np.ndarray:
+            return np.bincount(t, weights=w, minlength=n)
+
+        c = self.count
+        s1, s2, s11, s22, s12 = acc(f1), acc(f2), acc(f1 * f1), acc(f2 * f2), acc(f1 * f2)
+        sy, s1y, s2y, syy = acc(y), acc(f1 * y), acc(f2 * y), acc(y * y)
+        xtx = np.stack(
+            [
+                np.stack([c, s1, s2], axis=-1),
+                np.stack([s1, s11, s12], axis=-1),
+                np.stack([s2, s12, s22], axis=-1),
+            ],
+            axis=-2,
+        )
+        xty = np.stack([sy, s1y, s2y], axis=-1)
+        beta = np.einsum("nij,nj->ni", np.linalg.pinv(xtx, hermitian=True), xty)
+        full = syy - np.einsum("ni,ni->n", beta, xty)
+        # Transfer within a group is not below transfer across groups (slope on n_same >= 0);
+        # without it a task's own row would fit a group it dislikes as well as its own.
+        sub = xtx[:, [0, 2]][:, :, [0, 2]]
+        suby = xty[:, [0, 2]]
+        b2 = np.einsum("nij,nj->ni", np.linalg.pinv(sub, hermitian=True), suby)
+        reduced = syy - np.einsum("ni,ni->n", b2, suby)
+        return np.maximum(np.where(beta[:, 1] >= 0, full, reduced), 0.0)
+
+    def dof(self) -> float:
+        return max(float(self.valid.sum()) - 3.0 * float((self.count > 0).sum()), 1.0)
+
+
+def _move_costs(data: _Runs, labels: np.ndarray, x: int) -> dict[int, float]:
+    """Total block-model error with task ``x`` in each group in use, or alone (a fresh label)."""
+    out: dict[int, float] = {}
+    trial = labels.copy()
+    alone = int(np.sum(labels == labels[x])) == 1
+    for c in [*np.unique(labels).tolist(), int(labels.max()) + 1]:
+        if c == int(labels.max()) + 1 and alone:
+            continue
+        trial[x] = c
+        out[int(c)] = float(data.sse(trial).sum())
     return out
 
 
-def _self_affinity(S: np.ndarray) -> np.ndarray:
-    """Each task's largest measured affinity to another task, its stand-in for ``S[i, i]``."""
-    off = np.where(np.eye(len(S), dtype=bool), np.nan, S)
-    measured = ~np.isnan(off)
-    best = np.max(np.where(measured, off, -np.inf), axis=1)
-    fallback = float(np.nanmean(off)) if measured.any() else 0.0
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(np.where(measured, off, np.nan), axis=1)
-    best = best + _SELF_MARGIN * (best - mean)
-    return np.where(measured.any(axis=1), best, fallback)
+def _decode(
+    data: _Runs,
+    prev: np.ndarray,
+    n_old: int,
+    rng: np.random.Generator,
+    init: np.ndarray | None = None,
+) -> np.ndarray:
+    """Grouping that best explains the runs under the block model, by single-task moves.
+
+    New tasks start alone (or from ``init``); the new tasks, then all tasks,
+    move one at a time to the group (or a fresh group) that lowers the total
+    error most, until no move helps.
+    """
+    n = data.n
+    if init is not None:
+        labels = np.asarray(init, dtype=np.intp).copy()
+    else:
+        labels = np.empty(n, dtype=np.intp)
+        labels[:n_old] = prev
+        start = int(prev.max()) + 1 if n_old else 0
+        labels[n_old:] = start + np.arange(n - n_old)
+    sigma2 = float(data.sse(labels).sum()) / data.dof()
+    penalty = _GROUP_PENALTY * sigma2
+
+    def score(lab: np.ndarray) -> float:
+        return float(data.sse(lab).sum()) + penalty * (int(lab.max()) + 1)
+
+    cur = score(labels)
+    tol = 1e-9 * max(abs(cur), 1e-12)
+    first = bool(n_old)
+    for _outer in range(_MAX_SWEEPS):
+        changed = False
+        for sweep in range(_MAX_SWEEPS):
+            movable = np.arange(n_old, n) if first and sweep == 0 else np.arange(n)
+            moved = False
+            for x in rng.permutation(movable):
+                costs = _move_costs(data, labels, int(x))
+                k_now = int(labels.max()) + 1
+                alone = int(np.sum(labels == labels[x])) == 1
+                # The group count changes when x leaves a group of its own or opens one.
+                costs = {
+                    c: v + penalty * (k_now + (c == k_now) - (alone and c != labels[x]))
+                    for c, v in costs.items()
+                }
+                best = min(costs, key=lambda c: (costs[c], c != labels[x]))
+                if best != labels[x] and costs[best] < cur - tol:
+                    labels[x] = best
+                    cur = costs[best]
+                    labels = _canonical(labels)
+                    moved = changed = True
+            if not moved:
+                break
+        first = False
+        # Single moves cannot join two halves of one group (each half holds its members),
+        # so merges of whole groups are tried too.
+        k = int(labels.max()) + 1
+        best_merge, best_score = None, cur - tol
+        for a in range(k):
+            for b in range(a + 1, k):
+                trial = np.where(labels == b, a, labels)
+                value = score(_canonical(trial))
+                if value < best_score:
+                    best_merge, best_score = trial, value
+        if best_merge is not None:
+            labels, cur = _canonical(best_merge), best_score
+            changed = True
+        if not changed:
+            break
+    return _canonical(labels)
+
+
+def _confirmations(
+    data: _Runs,
+    labels: np.ndarray,
+    new: list[int],
+    size: int,
+    budget: int,
+    taken: list[tuple[int, ...]],
+    rng: np.random.Generator,
+) -> list[tuple[int, ...]]:
+    """Unconfounded runs for new tasks whose best and runner-up groups fit about equally well.
+
+    Each ambiguous task is trained with ``size - 1`` members of each of its two
+    best groups (one subset per group), most ambiguous first, within ``budget``.
+    """
+    sigma2 = float(data.sse(labels).sum()) / data.dof()
+    seen = {tuple(sorted(s)) for s in taken}
+    scored = []
+    for x in new:
+        costs = _move_costs(data, labels, x)
+        order = sorted(costs, key=lambda c: costs[c])
+        if len(order) < 2:
+            continue
+        margin = costs[order[1]] - costs[order[0]]
+        if margin < _AMBIGUOUS * sigma2:
+            scored.append((margin, x, order[:2]))
+    out: list[tuple[int, ...]] = []
+    for _margin, x, options in sorted(scored):
+        for c in options:
+            members = [int(j) for j in np.flatnonzero(labels == c) if j != x]
+            if not members or len(out) >= budget:
+                continue
+            for _try in range(3):
+                pick = rng.permutation(members)[: size - 1]
+                subset = tuple(sorted({x, *map(int, pick)}))
+                if subset not in seen:
+                    seen.add(subset)
+                    out.append(subset)
+                    break
+    return out
+
+
+def _group_affinity(data: _Runs, labels: np.ndarray, ridge: float = 1e-3) -> np.ndarray:
+    """Affinity of every task to every group, by a per-target linear surrogate, as a matrix.
+
+    For target ``i``, its relative score is regressed (ridge) on the number of
+    partners from each group: ``T[i, j]`` is the coefficient of ``j``'s group.
+    Groups ``i`` never met get ``i``'s lowest measured coefficient; the diagonal
+    is ``i``'s coefficient for its own group (its best one if it is alone).
+    The matrix is symmetrised. Row constants (the surrogate's coefficients are
+    only defined up to one per row when every subset has the same size) change
+    every partition's density by the same amount, so they do not matter.
+    """
+    n = data.n
+    k = int(labels.max()) + 1
+    lab = data._group_of(labels)
+    onehot = (lab[:, :, None] == np.arange(k)) & data.valid[:, :, None]
+    counts = onehot.sum(axis=1)[:, None, :] - onehot
+    v = data.valid
+    t = data.idx[v]
+    X = np.concatenate([np.ones((int(v.sum()), 1)), counts[v].astype(np.float64)], axis=1)
+    y = data.y[v]
+    xtx = np.zeros((n, k + 1, k + 1))
+    np.add.at(xtx, t, X[:, :, None] * X[:, None, :])
+    xty = np.zeros((n, k + 1))
+    np.add.at(xty, t, X * y[:, None])
+    pen = np.full(k + 1, ridge)
+    pen[0] = 0.0
+    theta = np.linalg.solve(xtx + np.diag(pen) + 1e-12 * np.eye(k + 1), xty[:, :, None])
+    theta = theta[:, 1:, 0]
+    met = np.zeros((n, k))
+    np.add.at(met, t, counts[v])
+    measured = met > 0
+    low = np.min(np.where(measured, theta, np.inf), axis=1)
+    high = np.max(np.where(measured, theta, -np.inf), axis=1)
+    low = np.where(np.isfinite(low), low, 0.0)
+    high = np.where(np.isfinite(high), high, 0.0)
+    theta = np.where(measured, theta, low[:, None])
+    T = theta[:, labels]
+    own = theta[np.arange(n), labels]
+    np.fill_diagonal(T, np.where(measured[np.arange(n), labels], own, high))
+    return (T + T.T) / 2.0
 
 
 def _canonical(labels: np.ndarray) -> np.ndarray:

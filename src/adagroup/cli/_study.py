@@ -260,7 +260,10 @@ def _run_adaptive(
         kwargs["executor"] = args.executor
     else:
         kwargs["n_jobs"] = n_jobs
-    AdaGroup(study, **kwargs).run(trainer)
+    ada = AdaGroup(study, **kwargs).run(trainer)
+    if ada.n_steps_:
+        groups = " | ".join(",".join(g) for g in ada.groups_)
+        print(f"AdaGroup: {ada.n_clusters_} groups from {ada.n_runs_} runs: {groups}")
 
 
 def status_command(args: argparse.Namespace) -> int:
