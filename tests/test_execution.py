@@ -89,6 +89,18 @@ def test_process_pool_kills_a_run_past_its_timeout(tmp_path):
     assert study.summary()[RunState.COMPLETE] == 2
 
 
+def test_a_pool_that_always_breaks_ends_in_bounded_retries(tmp_path):
+    # Regression: runs failed by a broken pool were retried forever.
+    from adagroup.study import INFRA_RETRIES
+
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(0,)])
+    summary = study.run(_trainers.PoolKiller(), n_jobs=2, max_retries=1, progress=False)
+    assert summary[RunState.COMPLETE] == 0
+    assert summary[RunState.FAIL] == 1 + INFRA_RETRIES + 1
+    assert all("BrokenProcessPool" in r.error for r in study.runs(RunState.FAIL))
+
+
 @pytest.mark.ray
 def test_ray_local_instance_runs_study(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")

@@ -22,6 +22,9 @@ __all__ = ["Study", "load_study", "get_all_study_names"]
 
 _logger = logging.getLogger(__name__)
 
+#: Extra attempts for runs failed by a broken worker pool rather than by their trainer.
+INFRA_RETRIES = 3
+
 #: Error text of runs failed by Ctrl-C; such runs are always retried.
 INTERRUPTED = "interrupted"
 
@@ -375,7 +378,8 @@ class Study:
             Any other exception is recorded too, then re-raised.
         max_retries : int, default=2
             A failed run is retried as a new attempt while ``attempt < max_retries``.
-            Runs failed by Ctrl-C or a broken worker pool are always retried.
+            Runs failed by Ctrl-C are always retried; runs failed by a broken worker pool
+            get ``INFRA_RETRIES`` attempts beyond ``max_retries``.
         heartbeat_interval : float, default=30.0
             Seconds between heartbeats of this worker's RUNNING runs.
         grace_period : float, default=None
@@ -558,8 +562,15 @@ class _RunLoop:
             raise exc
 
     def _fail(self, run: RunRecord, exc: BaseException, *, always_retry: bool = False) -> None:
-        infra = always_retry or isinstance(exc, BrokenExecutor)
-        retry = infra or run.attempt < self.max_retries
+        if always_retry:
+            retry = True
+        elif isinstance(exc, BrokenExecutor):
+            # A pool broken by a neighbour (a killed hung run) is not this run's fault, so it
+            # gets extra attempts; bounded, because a pool that can never start (an unpicklable
+            # trainer, a script without a __main__ guard) would otherwise retry forever.
+            retry = run.attempt < self.max_retries + INFRA_RETRIES
+        else:
+            retry = run.attempt < self.max_retries
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
             new_id = self.study.fail(run, text.strip(), retry=retry)
