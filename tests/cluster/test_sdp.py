@@ -111,6 +111,17 @@ def test_large_fig2_is_certified_from_the_grouping(seed):
     assert res.sdp_value == pytest.approx(res.objective, rel=1e-12)
 
 
+def test_barely_tight_fig2_is_certified_without_an_sdp_solve():
+    # n = 300, draw 0: tight, but the additive dual has negative entries; the
+    # decoupled dual closes the gap, so neither the factor solve nor ADMM runs.
+    T, planted = make_fig2_affinity(300, random_state=0)
+    res = sdp_clustering(T, 3, random_state=0)
+    assert adjusted_rand_score(res.labels, planted) == 1
+    assert res.proven_optimal
+    assert res.solver == "factor"
+    assert res.n_iter == 0
+
+
 @pytest.mark.parametrize("scale", [1e-12, 1.0, 1e12])
 def test_scale_invariance(scale):
     T, planted = make_planted_affinity([6, 6, 6], within_std=0.3, between_std=0.3, random_state=1)

@@ -10,10 +10,10 @@ because ``X = 11'/n + Y`` with ``Y = J X J`` psd, ``Y 1 = 0`` and ``tr Y = k - 1
 Partition matrices are feasible, so the right-hand side bounds ``F`` of every
 grouping. Minimised over ``Lam`` it equals the SDP optimum (strong duality).
 
-``Lam`` is built from the rounded grouping (the construction of Awasthi et al.
-and Iguchi et al.: complementary slackness fixes the row sums of each
-between-group block, and a rank-one block with those sums is used) over a
-one-parameter family, or taken from the ADMM multiplier of ``X >= 0``.
+``Lam`` is built from the rounded grouping (complementary slackness fixes the
+row sums of each between-group block, as in the constructions of Awasthi et
+al. and Iguchi et al.; additive blocks with those sums, or ``-A`` plus additive
+terms, made nonnegative), or taken from the ADMM multiplier of ``X >= 0``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from ._sdp_solver import CentredOperator
+from ._sdp_solver import _EXPLICIT_MAX_N, CentredOperator
 
 __all__ = [
     "AdditiveDual",
@@ -79,7 +79,10 @@ class BlockDual:
 
 
 def _lambda_max(
-    op: CentredOperator, lam_dense: np.ndarray | None, lam_op: BlockDual | None
+    op: CentredOperator,
+    lam_dense: np.ndarray | None,
+    lam_op: BlockDual | None,
+    eig_tol: float = 1e-9,
 ) -> float:
     """An upper estimate of the largest eigenvalue of ``A + J Lam J`` on ``1``-perp.
 
@@ -103,6 +106,19 @@ def _lambda_max(
         return float(top) + 1e-13 * n * (norm + 1.0)
 
     shift = 2.0 * (1.0 + (float(np.linalg.norm(lam_dense)) if lam_dense is not None else 0.0))
+    if lam_dense is not None and n <= _EXPLICIT_MAX_N:
+        # One stored matrix: a single product per Lanczos step instead of two.
+        mu = lam_dense.mean(axis=1)
+        M = op.dense() + lam_dense
+        M -= mu[:, None]
+        M -= mu[None, :]
+        M += mu.mean()
+
+        def mv_dense(v: np.ndarray) -> np.ndarray:
+            v = v.reshape(n, -1)
+            return M @ v - shift * v.mean(axis=0)
+
+        return _lanczos_top(mv_dense, n, tol=eig_tol)
 
     def mv(v: np.ndarray) -> np.ndarray:
         v = v.reshape(n, -1)
@@ -114,15 +130,18 @@ def _lambda_max(
         out -= shift * v.mean(axis=0)
         return out
 
-    return _lanczos_top(mv, n)
+    return _lanczos_top(mv, n, tol=eig_tol)
 
 
-def _lanczos_top(matvec, n: int, m: int = 4) -> float:
+def _lanczos_top(matvec, n: int, m: int = 2, tol: float = 1e-9, with_ritz: bool = False) -> Any:
     """Upper estimate of the top eigenvalue: the largest of ``m`` Ritz values plus residuals.
 
     Several Ritz pairs are asked for because at a dual optimum the top
     eigenvalue is multiple (``k - 1`` and more), where a single-vector request
-    converges slowly; the values converge fast even so.
+    converges slowly; the values converge fast even so. ``tol`` is ARPACK's
+    relative residual; the residual is added to the value either way, so a
+    looser ``tol`` costs bound accuracy, never validity. ``with_ritz`` also
+    returns the largest Ritz value itself (a lower bound on the top eigenvalue).
     """
 
     def mv(v: np.ndarray) -> np.ndarray:
@@ -133,14 +152,15 @@ def _lanczos_top(matvec, n: int, m: int = 4) -> float:
     m = min(m, n - 2)
     try:
         vals, vecs = scipy.sparse.linalg.eigsh(
-            lin, k=m, which="LA", v0=v0, tol=1e-9, ncv=min(n - 1, max(3 * m + 8, 24))
+            lin, k=m, which="LA", v0=v0, tol=tol, ncv=min(n - 1, max(3 * m + 8, 32))
         )
     except scipy.sparse.linalg.ArpackNoConvergence as err:
         vals, vecs = err.eigenvalues, err.eigenvectors
         if vals.size == 0:
             raise
     res = np.linalg.norm(mv(vecs) - vecs * vals, axis=0)
-    return float(np.max(vals + res)) + 1e-13 * math.sqrt(n)
+    upper = float(np.max(vals + res)) + 1e-13 * math.sqrt(n)
+    return (float(np.max(vals)), upper) if with_ritz else upper
 
 
 def bound_from_dual(
@@ -149,13 +169,15 @@ def bound_from_dual(
     *,
     lam_dense: np.ndarray | None = None,
     lam_op: Any = None,
+    eig_tol: float = 1e-9,
 ) -> float:
     """The bound ``1'Lam1/n + (k-1) lambda_max(A + J Lam J)`` in centred, scaled units.
 
     Valid for every symmetric ``Lam >= 0``; ``lam_dense`` is symmetrised and
     clipped at 0 first, ``lam_op`` (``total()``, ``matmat()``, ``dense()``) must
     be symmetric and nonnegative already. The caller adds back ``op.base`` and
-    multiplies by ``op.sigma``.
+    multiplies by ``op.sigma``. ``eig_tol`` is the relative residual at which
+    the iterative eigensolver (``n > 600``) stops; its residual is added.
     """
     n = op.n
     if k <= 1:
@@ -167,10 +189,10 @@ def bound_from_dual(
         tot = lam_op.total()
     else:
         tot = 0.0
-    return tot / n + (k - 1) * _lambda_max(op, lam_dense, lam_op)
+    return tot / n + (k - 1) * _lambda_max(op, lam_dense, lam_op, eig_tol)
 
 
-def _top_eigenvalue(matvec, n: int, dense: np.ndarray | None) -> float:
+def _top_eigenvalue(matvec, n: int, dense: np.ndarray | None, eig_tol: float = 1e-9) -> float:
     """Upper estimate of the top eigenvalue of a symmetric matrix or operator."""
     if dense is not None:
         norm = float(np.linalg.norm(dense))
@@ -178,7 +200,7 @@ def _top_eigenvalue(matvec, n: int, dense: np.ndarray | None) -> float:
             dense, eigvals_only=True, subset_by_index=[n - 1, n - 1], check_finite=False
         )[0]
         return float(top) + 1e-13 * n * (norm + 1.0)
-    return _lanczos_top(matvec, n)
+    return _lanczos_top(matvec, n, tol=eig_tol)
 
 
 class AdditiveDual:
@@ -232,6 +254,19 @@ class AdditiveDual:
         return L
 
 
+def _sinkhorn_block(K: np.ndarray, rs: np.ndarray, cs: np.ndarray, n_iter: int) -> np.ndarray:
+    """``diag(u) K diag(v)`` with row sums ``rs`` and column sums ``cs`` (``K >= 0``)."""
+    u = np.ones(K.shape[0])
+    v = np.ones(K.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(n_iter):
+            u = np.where(rs > 0, rs / (K @ v), 0.0)
+            v = np.where(cs > 0, cs / (K.T @ u), 0.0)
+    u = np.nan_to_num(u, nan=0.0, posinf=0.0)
+    v = np.nan_to_num(v, nan=0.0, posinf=0.0)
+    return u[:, None] * K * v[None, :]
+
+
 def _sinkhorn_blocks(
     lam: np.ndarray, labels: np.ndarray, r: np.ndarray, k: int, n_iter: int = 200
 ) -> np.ndarray:
@@ -246,19 +281,102 @@ def _sinkhorn_blocks(
     for a in range(k):
         for b in range(a + 1, k):
             ia, ib = idx[a], idx[b]
-            K = lam[np.ix_(ib, ia)]
-            rs, cs = r[ib, a], r[ia, b]
-            u = np.ones(ib.size)
-            v = np.ones(ia.size)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                for _ in range(n_iter):
-                    u = np.where(rs > 0, rs / (K @ v), 0.0)
-                    v = np.where(cs > 0, cs / (K.T @ u), 0.0)
-            u = np.nan_to_num(u, nan=0.0, posinf=0.0)
-            v = np.nan_to_num(v, nan=0.0, posinf=0.0)
-            blk = u[:, None] * K * v[None, :]
+            blk = _sinkhorn_block(lam[np.ix_(ib, ia)], r[ib, a], r[ia, b], n_iter)
             out[np.ix_(ib, ia)] = blk
             out[np.ix_(ia, ib)] = blk.T
+    return out
+
+
+def _within_group_top(A: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Estimate of ``max_a lambda_max(J_a A_aa J_a)``: each group's block, centred.
+
+    Only a parameter of the decoupled dual (whose bound is evaluated from
+    scratch), so a Ritz value to a loose tolerance is enough.
+    """
+    idx = [np.flatnonzero(labels == a) for a in range(k)]
+    blocks = []
+    for ia in idx:
+        m = ia.size
+        if m < 2:
+            continue
+        blk = A[np.ix_(ia, ia)]
+        mu = blk.mean(axis=1)
+        blk = blk - mu[:, None] - mu[None, :] + mu.mean()
+        blk = (blk + blk.T) / 2.0
+        # The constant vector is an eigenvector with eigenvalue 0; push it down.
+        blk -= (2.0 * float(np.linalg.norm(blk)) + 1.0) / m
+        blocks.append((ia, blk))
+    if not blocks:
+        return 0.0
+    if max(ia.size for ia, _ in blocks) <= _DENSE_EIG_MAX_N:
+        return max(
+            float(
+                scipy.linalg.eigh(
+                    blk,
+                    eigvals_only=True,
+                    subset_by_index=[blk.shape[0] - 1, blk.shape[0] - 1],
+                    check_finite=False,
+                )[0]
+            )
+            for _, blk in blocks
+        )
+    n = labels.size
+
+    def mv(v: np.ndarray) -> np.ndarray:
+        v = v.reshape(n, -1)
+        out = np.zeros_like(v)
+        for ia, blk in blocks:
+            out[ia] = blk @ v[ia]
+        return out
+
+    lin = scipy.sparse.linalg.LinearOperator((n, n), matvec=mv, matmat=mv, dtype=np.float64)
+    vals = scipy.sparse.linalg.eigsh(
+        lin,
+        k=min(2, n - 1),
+        which="LA",
+        v0=np.random.default_rng(7).standard_normal(n),
+        tol=1e-6,
+        return_eigenvectors=False,
+        ncv=min(n - 1, 20),
+    )
+    return float(np.max(vals))
+
+
+def _decoupled_dual(
+    A: np.ndarray, labels: np.ndarray, r: np.ndarray, k: int, n_iter: int = 60
+) -> np.ndarray:
+    """Between-group blocks ``-A`` plus the additive terms that give row sums ``r``, made >= 0.
+
+    Alternates the orthogonal projection onto the blocks with the prescribed row
+    and column sums (an additive ``u_i + v_j`` correction, which leaves the
+    part on the complement of the indicators unchanged) with clipping at zero;
+    stops as soon as the projection is nonnegative. Blocks still clipped at the
+    end get their row sums back by diagonal scaling, which keeps them >= 0.
+    """
+    n = A.shape[0]
+    out = np.zeros((n, n))
+    idx = [np.flatnonzero(labels == a) for a in range(k)]
+    for a in range(k):
+        for b in range(a + 1, k):
+            ia, ib = idx[a], idx[b]
+            if ia.size == 0 or ib.size == 0:
+                continue
+            K = -A[np.ix_(ia, ib)]
+            rs, cs = r[ia, b], r[ib, a]
+            for _ in range(n_iter):
+                e = rs - K.sum(axis=1)
+                f = cs - K.sum(axis=0)
+                half = 0.5 * (e.sum() + f.sum()) / 2.0
+                K += ((e - half / ia.size) / ib.size)[:, None]
+                K += ((f - half / ib.size) / ia.size)[None, :]
+                if K.min() >= 0.0:
+                    break
+                np.maximum(K, 0.0, out=K)
+            else:
+                np.maximum(K, 0.0, out=K)
+                K = _sinkhorn_block(K, np.maximum(rs, 0.0), np.maximum(cs, 0.0), 50)
+            out[np.ix_(ia, ib)] = K
+            out[np.ix_(ib, ia)] = K.T
     return out
 
 
@@ -294,9 +412,19 @@ def certify_partition(
     on the complement of the group indicators unchanged, so the dual is
     feasible exactly when ``z >= lambda_max(P A P)`` (``P`` that projection)
     and the blocks are nonnegative at that ``z``; then the bound equals
-    ``value``. Otherwise negative entries are clipped, rows rescaled to their
-    sums and a few larger ``z`` tried. Every bound is evaluated from its ``Lam``
-    by :func:`bound_from_dual`, so it is valid whatever ``Lam`` is.
+    ``value`` whatever such ``z`` is used, so ``z`` is taken halfway between the
+    eigenvalue estimate and the largest ``z`` keeping the blocks nonnegative
+    (closed form: entries are affine in ``z``), which leaves a margin for the
+    eigensolver. When the additive blocks are negative (or cannot be
+    nonnegative, tested at the cheaper ``z`` of the within-group blocks, a
+    lower bound on ``lambda_max(P A P)``), the decoupled dual is tried for
+    ``n <= 3000``: between-group blocks ``-A`` plus additive terms, which
+    removes the between-group coupling from ``P (A + Lam) P``, made
+    nonnegative by alternating projections and diagonal scaling, at ``z`` a
+    little above the within-group eigenvalue. Last, the additive blocks are
+    clipped and rescaled at a few ``z``. Every bound that does not come from
+    the exact algebra is evaluated from its ``Lam`` by
+    :func:`bound_from_dual`, so it is valid whatever ``Lam`` is.
 
     ``value`` is the centred, scaled objective of ``labels``. Returns the best
     bound and its certificate (with ``y``, ``z`` to warm-start a solver).
@@ -318,6 +446,79 @@ def certify_partition(
     mask[rows, g] = False
     Zs = Z / sizes
 
+    def dual_at(z: float) -> tuple[np.ndarray, AdditiveDual]:
+        r = np.where(mask, r0 - z * D, 0.0)
+        p = r / sizes[None, :]
+        p[~mask] = 0.0
+        c = (Z.T @ r) / np.outer(sizes, sizes)
+        np.fill_diagonal(c, 0.0)
+        return r, AdditiveDual(p, c, lab, Z)
+
+    target = value + tol
+    # Eigenvalues here are at most ||A||_F = 1 and enter the bound times k - 1
+    # with their residuals: a twentieth of the tolerance is left for those.
+    eig_tol = float(min(1e-7, max(1e-12, 0.05 * tol / (k - 1))))
+    best = PartitionCertificate(np.inf, y0.copy(), 0.0, None)
+    A = None
+    z_blk = None
+    if n <= min(_DENSE_REPAIR_MAX_N, _EXPLICIT_MAX_N):
+        A = op.dense()
+        z_blk = _within_group_top(A, lab, k)
+        # Every entry of the additive dual decreases in z, and z_min >= z_blk
+        # (the within-group blocks are compressions of P A P), so a negative
+        # entry at z_blk rules the additive dual out without computing z_min.
+        additive_possible = dual_at(z_blk)[1].block_minima().min() >= 0.0
+    else:
+        additive_possible = True
+
+    def decoupled() -> PartitionCertificate:
+        # The additive blocks leave the between-group coupling of A on the
+        # complement of the indicators in place; cancelling it lowers the
+        # eigenvalue that z must cover to the largest within-group one, and a
+        # slightly larger z buys the slack that clipping negative entries uses.
+        out = PartitionCertificate(np.inf, y0.copy(), 0.0, None)
+        for frac in (0.02, 0.08, 0.3)[:max_evals]:
+            z = z_blk + frac * max(abs(z_blk), 1e-12)
+            r = np.where(mask, r0 - z * D, 0.0)
+            if np.min(r) < 0.0:
+                continue
+            lam = _decoupled_dual(A, lab, r, k)
+            ub = bound_from_dual(op, k, lam_dense=lam, eig_tol=eig_tol)
+            if ub < out.bound:
+                out = PartitionCertificate(ub, y0 - z / sizes[g], z, lam)
+            if ub <= target:
+                break
+        return out
+
+    if not additive_possible:
+        best = decoupled()
+        if best.bound <= target:
+            return best.bound, best
+
+    # Every entry of the additive dual is affine in z with slope
+    # -(1/|C_a| + 1/|C_b|)/2 on block (a, b), so the largest z at which it is
+    # still nonnegative has a closed form. Its bound does not depend on z
+    # (complementary slackness), so any z in [lambda_max(P A P), z_lim] gives
+    # the same certificate, and a z well above the eigenvalue estimate makes
+    # it robust to an eigensolver that under-reports the top of the spectrum.
+    m0 = dual_at(0.0)[1].block_minima()
+    slope = 0.5 * (1.0 / sizes[:, None] + 1.0 / sizes[None, :])
+    with np.errstate(invalid="ignore"):
+        z_lim = float(np.min(np.where(np.isfinite(m0), m0 / slope, np.inf)))
+
+    def closed_form(z: float) -> tuple[float, PartitionCertificate] | None:
+        if not np.isfinite(z):
+            return None
+        r, dual = dual_at(z)
+        if not dual.block_minima().min() >= 0.0:  # also rejects NaN
+            return None
+        # Exact algebra: J (A + Lam) J = z J - J Q J with Q = z P - P A P,
+        # which is psd for z >= lambda_max(P A P), so lambda_max(J (A + Lam) J) <= z.
+        ub = dual.total() / n + (k - 1) * z
+        if not np.isfinite(ub):
+            return None
+        return ub, PartitionCertificate(ub, y0 - z / sizes[g], z, dual)
+
     # z_min = lambda_max(P A P) on the complement of the indicators; the
     # indicators themselves are pushed below the spectrum.
     push = 2.0 + 2.0 * float(np.abs(Baa).max())
@@ -326,6 +527,10 @@ def certify_partition(
         M = M - Zs @ (Z.T @ M)
         M = (M + M.T) / 2.0 - push * (Zs @ Z.T)
         z_min = _top_eigenvalue(None, n, M)
+        if z_lim >= z_min:
+            found = closed_form(0.5 * (z_min + z_lim))
+            if found is not None:
+                return found
     else:
 
         def mv(V: np.ndarray) -> np.ndarray:
@@ -335,19 +540,34 @@ def certify_partition(
             out -= push * (Zs @ (Z.T @ V))
             return out
 
-        z_min = _top_eigenvalue(mv, n, None)
-
-    def dual_at(z: float) -> tuple[np.ndarray, AdditiveDual]:
-        r = np.where(mask, r0 - z * D, 0.0)
-        p = r / sizes[None, :]
-        p[~mask] = 0.0
-        c = (Z.T @ r) / np.outer(sizes, sizes)
-        np.fill_diagonal(c, 0.0)
-        return r, AdditiveDual(p, c, lab, Z)
+        z_min = None
+        if additive_possible:
+            # A loose eigenvalue estimate (value plus residual) is enough when
+            # the nonnegativity limit leaves room: z then sits halfway between.
+            theta, z_hat = _lanczos_top(mv, n, tol=1e-2, with_ritz=True)
+            if z_lim >= z_hat + 0.1 * abs(z_hat):
+                found = closed_form(0.5 * (z_hat + z_lim))
+                if found is not None:
+                    return found
+            if z_lim < theta:
+                # A Ritz value never exceeds the top eigenvalue: the additive
+                # dual is negative at z_min too, and z_min only seeds the rest.
+                z_min = z_hat
+        if z_min is None:
+            z_min = _top_eigenvalue(mv, n, None, eig_tol)
 
     scale = max(abs(z_min), 1e-300)
-    best = PartitionCertificate(np.inf, y0 - z_min / sizes[g], z_min, None)
-    target = value + tol
+    if not np.isfinite(best.bound):
+        best = PartitionCertificate(np.inf, y0 - z_min / sizes[g], z_min, None)
+    found = closed_form(z_min)
+    if found is not None:
+        return found
+    if additive_possible and A is not None:
+        cand = decoupled()
+        if cand.bound < best.bound:
+            best = cand
+        if best.bound <= target:
+            return best.bound, best
     for step in (0.0, 1e-4, 1e-3, 1e-2)[:max_evals]:
         z = z_min + step * scale
         r, dual = dual_at(z)

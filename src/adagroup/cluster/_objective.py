@@ -32,7 +32,8 @@ def density_objective(S: np.ndarray, labels: np.ndarray) -> float:
     Z = np.zeros((S.shape[0], k))
     Z[np.arange(S.shape[0]), lab] = 1.0
     sizes = Z.sum(axis=0)
-    within = np.einsum("uc,uv,vc->c", Z, S, Z)
+    # Z * (S @ Z) reads S once at BLAS speed; einsum was ~10x slower at n=5000.
+    within = np.sum(Z * (S @ Z), axis=0)
     return float(np.sum(within / sizes))
 
 

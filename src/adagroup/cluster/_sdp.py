@@ -169,8 +169,14 @@ def _solve(
     sdp_c = math.nan
     converged = True
 
+    seen: dict[bytes, float] = {}
+
     def centred(lab: np.ndarray) -> tuple[float, float]:
-        F = density_objective(S, lab)
+        # The same grouping is scored several times; each score reads all of S.
+        key = np.asarray(lab, dtype=np.intp).tobytes()
+        if key not in seen:
+            seen[key] = density_objective(S, lab)
+        F = seen[key]
         return F, (F - op.base) / op.sigma
 
     def closes(ub: float, fc: float) -> bool:
@@ -449,8 +455,9 @@ class SDPClustering(BaseTaskClustering):
     ``F* <= SDP* <= 1'(S + Lam)1/n + (k - 1) lambda_max(J (S + Lam) J)``, since
     ``X = 11'/n + J X J`` with ``J X J`` psd of trace ``k - 1`` and
     ``<Lam, X> >= 0``. ``Lam`` comes from complementary slackness with the
-    rounded grouping (additive blocks, repaired by diagonal scaling where
-    negative) or from the ADMM multiplier of
+    rounded grouping (additive blocks; where those are negative, blocks that
+    cancel the between-group part of ``S`` plus additive terms, made
+    nonnegative by alternating projections) or from the ADMM multiplier of
     ``X >= 0``. When the relaxation is tight the bound equals ``F`` and the
     grouping is proven optimal. The gap is invariant to adding a constant to
     ``S`` and scales with ``S``.
