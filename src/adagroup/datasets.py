@@ -132,6 +132,4 @@ def make_fig2_affinity(n_tasks: int = 150, *, random_state=None) -> tuple[np.nda
         raise ValueError(f"The 'n_tasks' parameter must be >= 3. Got {n_tasks!r}.")
     base, extra = divmod(n_tasks, 3)
     sizes = [base + (i < extra) for i in range(3)]
-    return make_planted_affinity(
-        sizes, **FIG2_PARAMS, symmetric=False, random_state=random_state
-    )
+    return make_planted_affinity(sizes, **FIG2_PARAMS, symmetric=False, random_state=random_state)

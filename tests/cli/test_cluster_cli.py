@@ -17,7 +17,8 @@ def matrix_csv(tmp_path):
     )
     names = [f"t{i}" for i in range(8)]
     path = write_affinity(tmp_path / "T.csv", T, names)
-    truth = sorted(sorted(n for n, g in zip(names, labels) if g == c) for c in range(3))
+    pairs = list(zip(names, labels, strict=True))
+    truth = sorted(sorted(n for n, g in pairs if g == c) for c in range(3))
     return path, truth
 
 
