@@ -114,7 +114,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     _storage_arg(run)
-    run.add_argument("--tasks", help="comma-separated task names (required for a new study)")
+    run.add_argument(
+        "--tasks",
+        help="comma-separated task names (a new study without it takes the trainer's "
+        "task_names attribute)",
+    )
     run.add_argument("--trainer", required=True, help="MODULE:ATTR trainer or factory")
     run.add_argument("--subset-size", type=int, default=3, help="tasks per subset (default 3)")
     run.add_argument(
@@ -190,9 +194,13 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
     except StudyNotFoundError as exc:
-        raise StudyNotFoundError(
-            f"{str(exc).split(' Pass tasks')[0]} Pass --tasks a,b,c to create it."
-        ) from None
+        # A new study without --tasks takes the trainer's own task list when it declares one.
+        declared = getattr(trainer, "task_names", None)
+        if tasks is not None or not declared:
+            raise StudyNotFoundError(
+                f"{str(exc).split(' Pass tasks')[0]} Pass --tasks a,b,c to create it."
+            ) from None
+        study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
     seeds = tuple(range(args.seeds))

@@ -1,0 +1,48 @@
+"""``adagroup study run/status/affinity`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from adagroup.cli import main
+from adagroup.io import read_affinity
+
+
+@pytest.fixture
+def url(tmp_path, monkeypatch):
+    monkeypatch.delenv("ADAGROUP_STORAGE", raising=False)
+    (tmp_path / "cli_planted.py").write_text(
+        "from adagroup.trainers.planted import PlantedTrainer\n"
+        "trainer = PlantedTrainer([0, 0, 1, 1, 2, 2], noise=0.01, random_state=0)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return f"sqlite:///{tmp_path / 's.db'}"
+
+
+def test_run_without_tasks_takes_the_trainers_task_names(url, tmp_path, capsys):
+    args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "cli_planted:trainer",
+            "--n-subsets", "12", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert main(["study", "status", "--storage", url, "--name", "s", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert counts["COMPLETE"] == 12 + 6 and counts["FAIL"] == 0
+    out = tmp_path / "T.csv"
+    assert main(["study", "affinity", "--storage", url, "--name", "s", "--out", str(out)]) == 0
+    T, names = read_affinity(out)
+    from cli_planted import trainer
+
+    assert names == list(trainer.task_names)
+    assert T.shape == (6, 6) and np.all(np.isfinite(T))
+
+
+def test_missing_study_without_tasks_or_declared_names_is_one_line(url, tmp_path, capsys):
+    (tmp_path / "bare_trainer.py").write_text(
+        "def train(subset, seed):\n    return {t: 1.0 for t in subset}\n"
+    )
+    args = ["study", "run", "--storage", url, "--name", "new", "--trainer", "bare_trainer:train",
+            "--no-progress"]  # fmt: skip
+    assert main(args) == 2
+    assert "Pass --tasks a,b,c to create it." in capsys.readouterr().err
