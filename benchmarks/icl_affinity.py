@@ -184,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
             "lr": trainer.lr,
             "n_test": trainer.n_test,
             "normalize": trainer.normalize,
+            "score": (
+                f"test MSE averaged over all {trainer.n_points} prompt positions and "
+                f"{trainer.n_test} test prompts, divided by the output variance "
+                "(1.0 = predicting zero)"
+            ),
+            "tokens": "interleaved [x_i, 0] and [x_i, y_i] tokens, linear read-in",
+            "schedule": "AdamW, linear warm-up over 10% of steps, cosine decay to 0",
             "device": args.device,
             "threads_per_run": 1,
             "jobs": args.jobs,

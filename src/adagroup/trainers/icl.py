@@ -163,13 +163,20 @@ def sample_prompts(
 
 
 def _tokens(xs: Any, ys: Any) -> Any:
-    """Interleave ``x`` tokens ``[x, 0]`` and ``y`` tokens ``[0, y]`` into one sequence."""
+    """Interleave ``x`` tokens ``[x_i, 0]`` and ``y`` tokens ``[x_i, y_i]`` into one sequence.
+
+    The ``y`` token repeats its input so that one attention step from a query ``x``
+    token sees whole ``(x_j, y_j)`` pairs. With ``[0, y_i]`` tokens (Garg et al.'s
+    read-in) the model must first learn to copy ``x_j`` into the next token before it
+    can regress, and at 1500 steps it never left the plateau of predicting zero on
+    linear regression (normalised MSE 1.00); with ``[x_i, y_i]`` it reaches 0.40 after
+    250 steps. The prompt and causality are unchanged: the prediction of ``y_i`` at
+    the ``x_i`` token still sees only ``x_1, y_1, ..., x_i``.
+    """
     torch = import_torch()
     b, n, d = xs.shape
     x_tok = torch.cat([xs, torch.zeros(b, n, 1, dtype=xs.dtype, device=xs.device)], dim=2)
-    y_tok = torch.cat(
-        [torch.zeros(b, n, d, dtype=xs.dtype, device=xs.device), ys.unsqueeze(-1)], dim=2
-    )
+    y_tok = torch.cat([xs, ys.unsqueeze(-1)], dim=2)
     return torch.stack([x_tok, y_tok], dim=2).reshape(b, 2 * n, d + 1)
 
 
@@ -179,7 +186,7 @@ def make_icl_model(
     """Build the GPT-2-style causal transformer that reads prompts.
 
     Pre-norm blocks (causal self-attention, 4x GELU MLP), learned positions, a linear
-    read-in of ``[x, 0]``/``[0, y]`` tokens and a scalar read-out. Calling the model
+    read-in of ``[x_i, 0]``/``[x_i, y_i]`` tokens and a scalar read-out. Calling the model
     on ``(xs, ys)`` returns the prediction of each ``y_i`` made at the ``x_i`` token,
     which sees only ``x_1, y_1, ..., x_i``.
 
@@ -265,6 +272,10 @@ class ICLTrainer:
     prompts of those tasks (each batch split evenly between them, each task's loss
     divided by its output variance) and returns every task's test MSE, by default
     normalised by the task's output variance (1.0 is the error of predicting 0).
+    The error is averaged over every prompt position, the first ones included, where
+    no learner can do well yet (in-context least squares averages about 0.15 over 20
+    points in 5 dimensions); mixing tasks shows up there too, since the model must
+    also tell from the prompt which function type it is reading.
 
     Parameters
     ----------
