@@ -396,7 +396,7 @@ class SDPClustering(BaseTaskClustering):
 
     Parameters
     ----------
-    n_clusters : int or "auto", default=2
+    n_clusters : int or "auto", default="auto"
         Number of groups; ``"auto"`` tries ``1..max_clusters`` and keeps the
         ``k`` with the largest average density (see :func:`select_n_clusters`).
     max_clusters : int, default=None
@@ -490,7 +490,7 @@ class SDPClustering(BaseTaskClustering):
 
     def __init__(
         self,
-        n_clusters: int | str = 2,
+        n_clusters: int | str = "auto",
         *,
         max_clusters: int | None = None,
         solver: str = "auto",
