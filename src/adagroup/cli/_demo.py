@@ -25,6 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="adagroup-out", help="folder for heatmap and report")
     p.add_argument("--groups", type=int, default=3, help="planted groups")
     p.add_argument("--tasks-per-group", type=int, default=3)
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="tasks per AdaGroup step (default: all)"
+    )
     p.add_argument("--n-jobs", type=int, default=2, help="training runs at once")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -42,6 +45,7 @@ def demo_command(args: argparse.Namespace) -> int:
         out=args.out,
         n_groups=args.groups,
         tasks_per_group=args.tasks_per_group,
+        batch_size=args.batch_size,
         n_jobs=args.n_jobs,
         random_state=args.seed,
         progress=not args.no_progress,
