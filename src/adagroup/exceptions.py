@@ -8,6 +8,10 @@ the fix, as in scikit-learn.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
     "AdagroupError",
     "AdagroupWarning",
@@ -20,7 +24,10 @@ __all__ = [
     "StudyMismatchError",
     "StudyNotFoundError",
     "TrainerError",
+    "warn_external",
 ]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class AdagroupError(Exception):
@@ -65,3 +72,15 @@ class FewerClustersWarning(AdagroupWarning):
 
 class ConvergenceWarning(AdagroupWarning):
     """An iterative solver stopped before its tolerance was met; results may be inaccurate."""
+
+
+def warn_external(message: str, category: type[Warning]) -> None:
+    """Warn with the location of the first caller outside adagroup.
+
+    A fixed ``stacklevel`` points into the package when the same code is reached
+    through different paths (``fit`` with an int ``k`` or with ``"auto"``, AdaGroup).
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import FewerClustersWarning
+from ..exceptions import FewerClustersWarning, warn_external
 from ._objective import density_objective, labels_to_groups
 from ._validation import check_affinity, check_n_clusters, check_random_state
 
@@ -210,11 +209,10 @@ class BaseTaskClustering:
         labels = np.asarray(result.labels, dtype=np.intp)
         n_found = len(np.unique(labels))
         if n_found < k:
-            warnings.warn(
+            warn_external(
                 f"Number of distinct groups ({n_found}) found smaller than n_clusters ({k}); "
                 "the affinity matrix may hold fewer distinct groups.",
                 FewerClustersWarning,
-                stacklevel=3,
             )
         self.labels_ = labels
         self.n_clusters_ = k

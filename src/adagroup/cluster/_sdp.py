@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +11,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from ..exceptions import ConvergenceWarning, SolverError
+from ..exceptions import ConvergenceWarning, SolverError, warn_external
 from ._base import BaseTaskClustering, ClusteringResult
 from ._certificate import bound_from_dual, certify_partition
 from ._objective import density_objective
@@ -288,13 +287,12 @@ def _solve(
     )
 
 
-def _warn_inaccurate(result: SDPResult, stacklevel: int) -> None:
-    warnings.warn(
+def _warn_inaccurate(result: SDPResult) -> None:
+    warn_external(
         f"The SDP solver {result.solver!r} stopped with status 'optimal_inaccurate' after "
         f"{result.n_iter} iterations (gap {result.gap:.3g}); the bound is valid but may be "
         "loose. Increase max_iter, or try solver='admm' (n <= 600).",
         ConvergenceWarning,
-        stacklevel=stacklevel,
     )
 
 
@@ -383,7 +381,7 @@ def sdp_clustering(
         n_init=int(n_init),
     )
     if result.status != "optimal":
-        _warn_inaccurate(result, stacklevel=2)
+        _warn_inaccurate(result)
     return result
 
 
@@ -543,7 +541,7 @@ class SDPClustering(BaseTaskClustering):
                 result.seconds,
             )
         if result.status != "optimal":
-            _warn_inaccurate(result, stacklevel=4)
+            _warn_inaccurate(result)
         return ClusteringResult(
             labels=result.labels,
             objective=result.objective,
