@@ -37,3 +37,12 @@ def test_csv_errors(tmp_path, text, match):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_affinity(tmp_path / "nope.csv")
+
+
+def test_wrong_suffix_and_non_numeric_npy(tmp_path):
+    (tmp_path / "T.txt").write_text("1")
+    with pytest.raises(ValueError, match=r"must end in \.csv or \.npy"):
+        read_affinity(tmp_path / "T.txt")
+    np.save(tmp_path / "S.npy", np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(ValueError, match="must hold real numbers. Got dtype <U1"):
+        read_affinity(tmp_path / "S.npy")

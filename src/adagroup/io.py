@@ -39,8 +39,24 @@ def read_affinity(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         raise FileNotFoundError(
             f"The 'MATRIX' file {str(path)!r} does not exist; pass the path of a .csv or .npy."
         )
+    if path.suffix.lower() not in (".csv", ".npy"):
+        raise ValueError(
+            f"The 'MATRIX' file {str(path)!r} must end in .csv or .npy. Got "
+            f"{path.suffix or 'no suffix'!r}; rename it or save it with np.save."
+        )
     if path.suffix.lower() == ".npy":
-        T = np.load(path, allow_pickle=False)
+        try:
+            T = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(
+                f"The 'MATRIX' file {str(path)!r} is not a readable .npy array ({exc}); "
+                "save it with np.save."
+            ) from None
+        if not np.issubdtype(T.dtype, np.number) or np.issubdtype(T.dtype, np.complexfloating):
+            raise ValueError(
+                f"The 'MATRIX' file {str(path)!r} must hold real numbers. Got dtype "
+                f"{T.dtype}; convert with T.astype(float) before saving."
+            )
         if T.ndim != 2:
             raise ValueError(
                 f"The 'MATRIX' file {str(path)!r} must hold a 2-D array. Got shape {T.shape}."

@@ -85,3 +85,10 @@ def test_cluster_bad_input_is_one_line(tmp_path, content, k, match):
     assert match in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_plot_into_missing_folder_is_a_clear_error(matrix_csv, tmp_path, capsys):
+    path, _ = matrix_csv
+    out = tmp_path / "nope" / "h.png"
+    assert main(["cluster", str(path), "--k", "2", "--plot", str(out)]) == 2
+    assert "The '--plot' folder" in capsys.readouterr().err

@@ -79,3 +79,26 @@ def test_check_labels_relabels_by_first_use():
     np.testing.assert_array_equal(check_labels([5, 5, 2, 7, 2], 5), [0, 0, 1, 2, 1])
     with pytest.raises(ValueError, match=r"shape \(n_tasks,\)=\(3,\)"):
         check_labels([0, 1], 3)
+
+
+def test_max_clusters_errors_name_max_clusters_and_large_values_are_capped():
+    from adagroup.cluster import SpectralClustering
+
+    T = np.eye(4) + 0.1
+    with pytest.raises(ValueError, match=r"'max_clusters' parameter of SpectralClustering"):
+        SpectralClustering(n_clusters="auto", max_clusters=0).fit(T)
+    est = SpectralClustering(n_clusters="auto", max_clusters=8, random_state=0).fit(T)
+    assert [row["k"] for row in est.k_table_] == [1, 2, 3, 4]
+
+
+def test_k_below_one_has_no_misleading_hint():
+    with pytest.raises(ValueError) as info:
+        check_n_clusters(0, 3, caller="C")
+    assert "should be >=" not in str(info.value)
+
+
+def test_fit_rejects_misspelled_warm_start():
+    from adagroup.cluster import SDPClustering
+
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['init_lables'\]"):
+        SDPClustering(n_clusters=2).fit(np.eye(4), init_lables=[0, 0, 1, 1])

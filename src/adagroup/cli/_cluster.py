@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..cluster._validation import check_affinity
 
@@ -49,6 +50,11 @@ def cluster_command(args: argparse.Namespace) -> int:
     from ..cluster import METHODS
     from ..io import read_affinity
 
+    if args.plot and not Path(args.plot).resolve().parent.is_dir():
+        raise ValueError(
+            f"The '--plot' folder {str(Path(args.plot).parent)!r} does not exist; create it "
+            "first or write the plot elsewhere."
+        )
     T, names = read_affinity(args.matrix)
     check_affinity(T, caller="adagroup cluster", param="MATRIX")
     params = {"n_clusters": args.k, "random_state": args.seed}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,18 +152,30 @@ class BaseTaskClustering:
         raise NotImplementedError
 
     def _candidate_ks(self, n: int) -> list[int]:
-        max_k = getattr(self, "max_clusters", None)
-        if max_k is None:
-            max_k = min(n, 10)
-        max_k = check_n_clusters(max_k, n, caller=type(self).__name__)
-        min_k = getattr(self, "min_clusters", 1) or 1
-        min_k = check_n_clusters(min_k, n, caller=type(self).__name__)
-        if min_k > max_k:
+        name = type(self).__name__
+        bounds = {}
+        for param, default in (("min_clusters", 1), ("max_clusters", min(n, 10))):
+            value = getattr(self, param, None)
+            if value is None:
+                value = default
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(
+                    f"The {param!r} parameter of {name} must be an int >= 1 or None. "
+                    f"Got {value!r} instead."
+                )
+            # More groups than tasks cannot exist: a large max_clusters means "up to n".
+            bounds[param] = min(int(value), n)
+        if bounds["min_clusters"] > bounds["max_clusters"]:
             raise ValueError(
-                f"The 'min_clusters' parameter of {type(self).__name__} must be <= "
-                f"max_clusters={max_k}. Got {min_k} instead."
+                f"The 'min_clusters' parameter of {name} must be <= max_clusters="
+                f"{bounds['max_clusters']}. Got {bounds['min_clusters']} instead."
             )
-        return list(range(min_k, max_k + 1))
+        return list(range(bounds["min_clusters"], bounds["max_clusters"] + 1))
+
+    #: Keyword arguments ``fit`` accepts as warm-start hints; others are typos. Methods
+    #: without a warm start (the baselines) accept ``init_labels`` and ignore it, so that
+    #: AdaGroup can hand any clusterer its previous grouping.
+    _warm_keys: frozenset[str] = frozenset({"init_labels"})
 
     def fit(self, T: Any, y: None = None, **warm: Any) -> BaseTaskClustering:
         """Group the tasks of the affinity matrix ``T``.
@@ -182,6 +195,12 @@ class BaseTaskClustering:
         self
         """
         name = type(self).__name__
+        unknown = sorted(set(warm) - self._warm_keys)
+        if unknown:
+            raise TypeError(
+                f"{name}.fit got unexpected keyword argument(s) {unknown}; it accepts "
+                f"{sorted(self._warm_keys) or 'none'}."
+            )
         start = time.perf_counter()
         S, names = check_affinity(T, caller=name)
         n = S.shape[0]

@@ -96,9 +96,14 @@ def check_affinity(
 
 
 def check_n_clusters(
-    n_clusters: Any, n_tasks: int, *, caller: str = "adagroup", allow_auto: bool = False
+    n_clusters: Any,
+    n_tasks: int,
+    *,
+    caller: str = "adagroup",
+    allow_auto: bool = False,
+    param: str = "n_clusters",
 ) -> int | str:
-    """Validate ``n_clusters`` against the number of tasks.
+    """Validate ``n_clusters`` (or another group count named ``param``) against ``n_tasks``.
 
     Returns the int, or ``"auto"`` when allowed and given.
     """
@@ -107,13 +112,14 @@ def check_n_clusters(
     auto = ' or "auto"' if allow_auto else ""
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral):
         raise ValueError(
-            f"The 'n_clusters' parameter of {caller} must be an int in [1, n_tasks]{auto}. "
+            f"The {param!r} parameter of {caller} must be an int in [1, n_tasks]{auto}. "
             f"Got {n_clusters!r} instead."
         )
     if not 1 <= int(n_clusters) <= n_tasks:
+        hint = f"; n_tasks={n_tasks} should be >= {param}" if int(n_clusters) > n_tasks else ""
         raise ValueError(
-            f"The 'n_clusters' parameter of {caller} must be an int in [1, n_tasks={n_tasks}]"
-            f"{auto}. Got {n_clusters!r} instead; n_tasks={n_tasks} should be >= n_clusters."
+            f"The {param!r} parameter of {caller} must be an int in [1, n_tasks={n_tasks}]"
+            f"{auto}. Got {n_clusters!r} instead{hint}."
         )
     return int(n_clusters)
 
