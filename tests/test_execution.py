@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import _trainers
+from adagroup.exceptions import AdagroupError
 from adagroup.execution import (
     InProcessExecutor,
     ProcessExecutor,
@@ -95,7 +96,9 @@ def test_a_pool_that_always_breaks_ends_in_bounded_retries(tmp_path):
 
     study = Study("s", tasks=TASKS)
     study.enqueue([(0,)])
-    summary = study.run(_trainers.PoolKiller(), n_jobs=2, max_retries=1, progress=False)
+    with pytest.raises(AdagroupError, match="worker pool broke .* before any run finished"):
+        study.run(_trainers.PoolKiller(), n_jobs=2, max_retries=1, progress=False)
+    summary = study.summary()
     assert summary[RunState.COMPLETE] == 0
     assert summary[RunState.FAIL] == 1 + INFRA_RETRIES + 1
     assert all("BrokenProcessPool" in r.error for r in study.runs(RunState.FAIL))

@@ -12,7 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from typing import Any
 
-from .exceptions import RunUpdateError, StudyMismatchError, StudyNotFoundError, TrainerError
+from .exceptions import (
+    AdagroupError,
+    RunUpdateError,
+    StudyMismatchError,
+    StudyNotFoundError,
+    TrainerError,
+)
 from .runs import RunRecord, RunState
 from .storage import BaseStorage, get_storage
 from .storage._base import check_scores
@@ -425,6 +431,15 @@ class Study:
         ex = make_executor(executor, n_jobs, resources=resources, address=ray_address)
         loop = _RunLoop(self, ex, trainer, catch, max_retries, heartbeat_interval, grace, timeout)
         loop.execute(progress=progress, wait_for_others=wait_for_others)
+        if loop.n_done == 0 and loop.n_broken_pool and loop.n_broken_pool == loop.n_failed:
+            raise AdagroupError(
+                f"Every run of this call failed because the worker pool broke "
+                f"({loop.n_broken_pool} times) before any run finished: the workers could not "
+                "start or died at once. In a script, call Study.run under "
+                "`if __name__ == '__main__':` (workers are spawned and re-import the script), "
+                "check that the trainer can be pickled, or pass n_jobs=1. The failed runs are "
+                "in the store; retry them with study.retry_failed()."
+            )
         return self.summary()
 
 
@@ -454,7 +469,7 @@ class _RunLoop:
         self.claimed: RunRecord | None = None  # claimed but not yet in inflight
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.n_done = self.n_failed = 0
+        self.n_done = self.n_failed = self.n_broken_pool = 0
 
     # heartbeats run in a thread so that they continue while an in-process trainer runs
     def _beat(self) -> None:
@@ -577,6 +592,7 @@ class _RunLoop:
         except RunUpdateError:  # reaped meanwhile
             return
         self.n_failed += 1
+        self.n_broken_pool += isinstance(exc, BrokenExecutor)
         _logger.warning(
             "Run %d on %s (seed %d, attempt %d) failed: %s%s",
             run.run_id,
