@@ -46,3 +46,31 @@ def test_missing_study_without_tasks_or_declared_names_is_one_line(url, tmp_path
             "--no-progress"]  # fmt: skip
     assert main(args) == 2
     assert "Pass --tasks a,b,c to create it." in capsys.readouterr().err
+
+
+def test_bad_arguments_write_nothing(url, tmp_path, capsys):
+    args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "cli_planted:trainer",
+            "--seeds", "0"]  # fmt: skip
+    assert main(args) == 2
+    assert "--seeds must be >= 1" in capsys.readouterr().err
+    from adagroup.study import get_all_study_names
+
+    assert get_all_study_names(url) == []
+
+
+def test_tasks_the_trainer_does_not_have_are_rejected(url, capsys):
+    args = ["study", "run", "--storage", url, "--name", "s", "--tasks", "a,b",
+            "--trainer", "cli_planted:trainer"]  # fmt: skip
+    assert main(args) == 2
+    assert "--tasks ['a', 'b'] are not tasks of the trainer" in capsys.readouterr().err
+
+
+def test_exit_code_is_1_when_every_run_failed(url, tmp_path, capsys):
+    (tmp_path / "always_fails.py").write_text(
+        "def train(subset, seed):\n    raise RuntimeError('boom')\n"
+    )
+    args = ["study", "run", "--storage", url, "--name", "f", "--tasks", "a,b",
+            "--trainer", "always_fails:train", "--max-retries", "0", "--subset-size", "2",
+            "--no-progress"]  # fmt: skip
+    assert main(args) == 1
+    assert "every run failed; the last one with: RuntimeError: boom" in capsys.readouterr().err

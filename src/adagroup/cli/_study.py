@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ..exceptions import AdagroupError, StudyNotFoundError
+from ..runs import RunState
 
 __all__ = ["add_parser", "load_trainer", "default_n_subsets"]
 
@@ -186,23 +187,32 @@ def run_command(args: argparse.Namespace) -> int:
     from ..study import Study
 
     url = _storage(args)
+    # Check the arguments before anything is written to the store.
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
+    if args.subset_size < 1:
+        raise ValueError(f"--subset-size must be >= 1. Got {args.subset_size}.")
     trainer = load_trainer(args.trainer)
+    declared = getattr(trainer, "task_names", None)
     tasks = None
     if args.tasks:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        unknown = sorted(set(tasks) - set(declared)) if declared else []
+        if unknown:
+            raise ValueError(
+                f"--tasks {unknown} are not tasks of the trainer {args.trainer!r} (its tasks: "
+                f"{list(declared)}). Drop --tasks to use the trainer's own task list."
+            )
     direction = getattr(trainer, "greater_is_better", None)
     try:
         study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
     except StudyNotFoundError as exc:
         # A new study without --tasks takes the trainer's own task list when it declares one.
-        declared = getattr(trainer, "task_names", None)
         if tasks is not None or not declared:
             raise StudyNotFoundError(
                 f"{str(exc).split(' Pass tasks')[0]} Pass --tasks a,b,c to create it."
             ) from None
         study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
     seeds = tuple(range(args.seeds))
     n_jobs = args.n_jobs if args.executor is None else -1
     if args.retry_failed:
@@ -243,6 +253,14 @@ def run_command(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     counts = study.summary()
     print(f"study {study.name}: " + ", ".join(f"{s.name} {n}" for s, n in counts.items()))
+    if counts[RunState.COMPLETE] == 0 and counts[RunState.FAIL] > 0:
+        failed = study.runs(RunState.FAIL)[-1]
+        last_line = (failed.error or "").strip().splitlines()[-1:] or ["no error recorded"]
+        print(
+            f"adagroup study run: every run failed; the last one with: {last_line[0]}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -294,7 +312,6 @@ def affinity_command(args: argparse.Namespace) -> int:
     """``adagroup study affinity``."""
     from ..affinity import estimate_affinity
     from ..io import write_affinity
-    from ..runs import RunState
     from ..study import load_study
 
     study = load_study(args.name, _storage(args))
