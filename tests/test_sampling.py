@@ -177,3 +177,11 @@ def test_adaptive_subsets_coverage():
 def test_adaptive_subsets_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         adaptive_subsets(**kwargs, size=3, n_subsets=2, random_state=0)
+
+
+def test_adaptive_subsets_rejects_size_one_instead_of_hanging():
+    # Regression: size 1 over-counted the free subsets and the sampler looped forever.
+    with pytest.raises(
+        ValueError, match=r"'size' parameter of adaptive_subsets must be an int >= 2"
+    ):
+        adaptive_subsets([4, 5], [[0, 1], [2, 3]], size=1, n_subsets=3, random_state=0)

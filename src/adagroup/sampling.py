@@ -428,7 +428,8 @@ def adaptive_subsets(
                 f"tasks. Group {gi} repeats task(s) {sorted(clash)}; list each task once."
             )
         seen |= set(g)
-    size = _check_int(size, "size", caller, 1)
+    # A subset of one task cannot mix a new task with a group member.
+    size = _check_int(size, "size", caller, 2)
     m = _check_int(n_subsets, "n_subsets", caller, 0)
     rng = check_random_state(random_state)
     taken = _normalize_subsets(exclude, "exclude", caller)
@@ -519,7 +520,8 @@ class _Pool:
 
     def draw(self, rng: np.random.Generator) -> Subset:
         p = self.weights / self.weights.sum()
-        while True:
+        # Rejection sampling; bounded so that a miscounted capacity fails loudly, not forever.
+        for _ in range(1000 * (int(self.weights.sum()) + 1)):
             k = int(self.ks[rng.choice(len(self.ks), p=p)])
             picked = list(rng.choice(self.new, size=k, replace=False))
             picked += list(rng.choice(self.group, size=self.s - k, replace=False))
@@ -527,6 +529,10 @@ class _Pool:
             if t not in self.taken:
                 self._take(t)
                 return t
+        raise RuntimeError(
+            f"No free subset left in the pool of new tasks {self.new} and group {self.group} "
+            f"(size {self.s}); ask for fewer subsets."
+        )
 
     def _take(self, t: Subset) -> None:
         self.taken.add(t)
