@@ -44,6 +44,9 @@ def test_cluster_json(matrix_csv, method, capsys):
     if method in ("sdp", "exact"):
         assert out["upper_bound"] >= out["objective"] - 1e-9
         assert out["proven_optimal"] is True
+        assert out["certificate"] == {"sdp": "rigorous", "exact": "exact"}[method]
+    else:
+        assert out["certificate"] is None
 
 
 def test_cluster_auto_text_and_plot(matrix_csv, tmp_path, capsys):

@@ -146,6 +146,7 @@ def test_to_dict(method, planted):
         "gap",
         "proven_optimal",
         "seconds",
+        "certificate",
     }
     assert out["method"] == method
     assert out["k"] == 3

@@ -267,4 +267,8 @@ class BaseTaskClustering:
             "gap": self.gap_,
             "proven_optimal": self.proven_optimal_ if self.upper_bound_ is not None else None,
             "seconds": self.seconds_,
+            # "rigorous", "lanczos" (large n: top eigenvalue estimated), or None (no bound).
+            "certificate": self.info_.get("certificate")
+            if self.upper_bound_ is not None
+            else None,
         }
