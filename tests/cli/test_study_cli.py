@@ -74,3 +74,11 @@ def test_exit_code_is_1_when_every_run_failed(url, tmp_path, capsys):
             "--no-progress"]  # fmt: skip
     assert main(args) == 1
     assert "every run failed; the last one with: RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_status_of_a_missing_study_creates_nothing_and_says_how_to_create(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["study", "status", "--storage", url, "--name", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "adagroup study run" in err
+    assert not (tmp_path / "none.db").exists()

@@ -292,11 +292,32 @@ def _run_adaptive(
         print(f"AdaGroup: {ada.n_clusters_} groups from {ada.n_runs_} runs: {groups}")
 
 
-def status_command(args: argparse.Namespace) -> int:
-    """``adagroup study status``."""
+def _load_existing(args: argparse.Namespace) -> Any:
+    """Open a study for reading; never creates a database or a study."""
     from ..study import load_study
 
-    study = load_study(args.name, _storage(args))
+    url = _storage(args)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = url[len("sqlite:///") :]
+        if not os.path.exists(path):
+            raise StudyNotFoundError(
+                f"The --storage file {path!r} does not exist; check the path, or create a study "
+                f"there with: adagroup study run --storage {url} --name {args.name} "
+                "--trainer MODULE:ATTR"
+            )
+    try:
+        return load_study(args.name, url)
+    except StudyNotFoundError as exc:
+        raise StudyNotFoundError(
+            f"{str(exc).split(' Pass tasks')[0]} Check --name, or create it with: adagroup study "
+            f"run --storage {url} --name {args.name} --trainer MODULE:ATTR"
+        ) from None
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """``adagroup study status``."""
+
+    study = _load_existing(args)
     counts = study.summary()
     if args.json:
         print(json.dumps({state.name: n for state, n in counts.items()}))
@@ -312,9 +333,8 @@ def affinity_command(args: argparse.Namespace) -> int:
     """``adagroup study affinity``."""
     from ..affinity import estimate_affinity
     from ..io import write_affinity
-    from ..study import load_study
 
-    study = load_study(args.name, _storage(args))
+    study = _load_existing(args)
     runs = study.runs(state=RunState.COMPLETE)
     if not runs:
         raise AdagroupError(
