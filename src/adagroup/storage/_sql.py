@@ -225,6 +225,7 @@ class SQLStorage(BaseStorage):
         """Run ``fn(conn)`` in one transaction; retry on lock errors; wrap database errors."""
         sa = _import_sqlalchemy()
         delay = 0.01
+        integrity_errors = 0
         for attempt in range(self.max_retries + 1):
             try:
                 with self._lock, self._engine.connect() as conn:
@@ -234,10 +235,13 @@ class SQLStorage(BaseStorage):
             except AdagroupError:
                 raise
             except sa.exc.DBAPIError as exc:
+                # IntegrityError: a concurrent writer inserted the same plan row first; the
+                # re-read after one retry resolves a race, so a second one is a real conflict.
+                integrity_errors += isinstance(exc, sa.exc.IntegrityError)
                 if attempt < self.max_retries and (
-                    _is_retryable(exc) or isinstance(exc, sa.exc.IntegrityError)
+                    _is_retryable(exc)
+                    or (isinstance(exc, sa.exc.IntegrityError) and integrity_errors <= 2)
                 ):
-                    # IntegrityError: a concurrent writer inserted the same plan row first.
                     time.sleep(delay * (1 + random.random()))
                     delay = min(delay * 2, 1.0)
                     continue
