@@ -429,7 +429,13 @@ class Study:
         resolve_trainer(trainer)
         grace = 4.0 * heartbeat_interval if grace_period is None else float(grace_period)
         ex = make_executor(executor, n_jobs, resources=resources, address=ray_address)
-        loop = _RunLoop(self, ex, trainer, catch, max_retries, heartbeat_interval, grace, timeout)
+        try:
+            loop = _RunLoop(
+                self, ex, trainer, catch, max_retries, heartbeat_interval, grace, timeout
+            )
+        except BaseException:  # e.g. Ray cannot ship the trainer: do not leave workers behind
+            ex.shutdown(kill=True)
+            raise
         loop.execute(progress=progress, wait_for_others=wait_for_others)
         if loop.n_done == 0 and loop.n_broken_pool and loop.n_broken_pool == loop.n_failed:
             raise AdagroupError(
@@ -487,8 +493,12 @@ class _RunLoop:
 
     def execute(self, *, progress: bool, wait_for_others: bool) -> None:
         study = self.study
-        counts = study.summary()
-        self.bar = _make_bar(progress, counts[RunState.WAITING], study.name)
+        try:
+            counts = study.summary()
+            self.bar = _make_bar(progress, counts[RunState.WAITING], study.name)
+        except BaseException:
+            self.executor.shutdown(kill=True)
+            raise
         beat = threading.Thread(target=self._beat, name="adagroup-heartbeat", daemon=True)
         beat.start()
         poll = min(1.0, self.heartbeat_interval)
