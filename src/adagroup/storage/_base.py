@@ -251,3 +251,23 @@ def check_scores(scores: object, subset: Sequence[str]) -> dict[str, float]:
             )
         out[task] = value
     return out
+
+
+def not_running_message(run_id: int, state: RunState, verb: str) -> str:
+    """The RunUpdateError text for a run that may no longer change."""
+    allowed = "RUNNING" if verb == "complete" else "WAITING or RUNNING"
+    return (
+        f"Cannot {verb} run {run_id}: it is {state.name}, and only {allowed} runs can change. "
+        "Finished runs are immutable; a reaped run is retried as a new attempt."
+    )
+
+
+def check_new_tasks(existing: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
+    """Validate task names to add to a study: well-formed, unique, not already present."""
+    from ..tasks import TaskSet
+
+    new = TaskSet(names).names  # validates names and uniqueness
+    clash = sorted(set(new) & set(existing))
+    if clash:
+        raise ValueError(f"Cannot add tasks {clash}: they are already tasks of the study.")
+    return new

@@ -10,7 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 from ..exceptions import RunUpdateError, StudyMismatchError, StudyNotFoundError
 from ..runs import RunRecord, RunState
-from ._base import BaseStorage, StudyInfo, check_scores, subset_key
+from ._base import (
+    BaseStorage,
+    StudyInfo,
+    check_new_tasks,
+    check_scores,
+    not_running_message,
+    subset_key,
+)
 
 __all__ = ["InMemoryStorage"]
 
@@ -83,7 +90,7 @@ class InMemoryStorage(BaseStorage):
     def add_study_tasks(self, study_id: int, names: Sequence[str]) -> tuple[str, ...]:
         with self._lock:
             info = self.get_study(study_id)
-            new = _check_new_tasks(info.tasks, names)
+            new = check_new_tasks(info.tasks, names)
             info = dataclasses.replace(info, tasks=info.tasks + new)
             self._studies[study_id] = info
             return info.tasks
@@ -136,7 +143,7 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             run = self._get(run_id)
             if run.state != RunState.RUNNING:
-                raise RunUpdateError(_not_running(run_id, run.state, "complete"))
+                raise RunUpdateError(not_running_message(run_id, run.state, "complete"))
             values = check_scores(scores, run.subset)
             run = dataclasses.replace(
                 run, state=RunState.COMPLETE, scores=values, finished_at=_utcnow()
@@ -148,7 +155,7 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             run = self._get(run_id)
             if run.state.is_finished():
-                raise RunUpdateError(_not_running(run_id, run.state, "fail"))
+                raise RunUpdateError(not_running_message(run_id, run.state, "fail"))
             self._runs[run_id] = dataclasses.replace(
                 run, state=RunState.FAIL, error=str(error), finished_at=_utcnow()
             )
@@ -238,21 +245,3 @@ class InMemoryStorage(BaseStorage):
 
 def _copy(run: RunRecord) -> RunRecord:
     return dataclasses.replace(run, scores=copy.copy(run.scores))
-
-
-def _not_running(run_id: int, state: RunState, verb: str) -> str:
-    allowed = "RUNNING" if verb == "complete" else "WAITING or RUNNING"
-    return (
-        f"Cannot {verb} run {run_id}: it is {state.name}, and only {allowed} runs can change. "
-        "Finished runs are immutable; a reaped run is retried as a new attempt."
-    )
-
-
-def _check_new_tasks(existing: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
-    from ..tasks import TaskSet
-
-    new = TaskSet(names).names  # validates names and uniqueness
-    clash = sorted(set(new) & set(existing))
-    if clash:
-        raise ValueError(f"Cannot add tasks {clash}: they are already tasks of the study.")
-    return new

@@ -21,7 +21,14 @@ from ..exceptions import (
     StudyNotFoundError,
 )
 from ..runs import RunRecord, RunState
-from ._base import BaseStorage, StudyInfo, check_scores, subset_key
+from ._base import (
+    BaseStorage,
+    StudyInfo,
+    check_new_tasks,
+    check_scores,
+    not_running_message,
+    subset_key,
+)
 
 __all__ = ["SQLStorage", "SCHEMA_VERSION"]
 
@@ -409,14 +416,13 @@ class SQLStorage(BaseStorage):
         self._run(fn)
 
     def add_study_tasks(self, study_id: int, names: Sequence[str]) -> tuple[str, ...]:
-        from ._memory import _check_new_tasks
 
         sa = _import_sqlalchemy()
         studies = _tables()["studies"]
 
         def fn(conn: Any) -> tuple[str, ...]:
             tasks = tuple(self._study_row(conn, study_id).tasks)
-            tasks = tasks + _check_new_tasks(tasks, names)
+            tasks = tasks + check_new_tasks(tasks, names)
             conn.execute(
                 sa.update(studies).where(studies.c.id == study_id).values(tasks=list(tasks))
             )
@@ -516,7 +522,7 @@ class SQLStorage(BaseStorage):
         def fn(conn: Any) -> RunRecord:
             row = self._run_row(conn, run_id)
             if row.state != RunState.RUNNING:
-                raise RunUpdateError(_not_running(run_id, RunState(row.state), "complete"))
+                raise RunUpdateError(not_running_message(run_id, RunState(row.state), "complete"))
             values = check_scores(scores, json.loads(row.subset_key))
             res = conn.execute(
                 sa.update(runs)
@@ -524,7 +530,7 @@ class SQLStorage(BaseStorage):
                 .values(state=int(RunState.COMPLETE), finished_at=self._db_now(conn))
             )
             if res.rowcount != 1:  # pragma: no cover - guarded by the row lock above
-                raise RunUpdateError(_not_running(run_id, RunState.COMPLETE, "complete"))
+                raise RunUpdateError(not_running_message(run_id, RunState.COMPLETE, "complete"))
             conn.execute(
                 sa.insert(t["results"]),
                 [{"run_id": run_id, "task": k, "value": v} for k, v in values.items()],
@@ -549,7 +555,7 @@ class SQLStorage(BaseStorage):
             )
             if res.rowcount != 1:
                 state = RunState(self._run_row(conn, run_id).state)
-                raise RunUpdateError(_not_running(run_id, state, "fail"))
+                raise RunUpdateError(not_running_message(run_id, state, "fail"))
             if not retry:
                 return None
             new = conn.execute(
@@ -656,11 +662,3 @@ class SQLStorage(BaseStorage):
 
     def now(self) -> datetime:
         return self._run(self._db_now, write=False)
-
-
-def _not_running(run_id: int, state: RunState, verb: str) -> str:
-    allowed = "RUNNING" if verb == "complete" else "WAITING or RUNNING"
-    return (
-        f"Cannot {verb} run {run_id}: it is {state.name}, and only {allowed} runs can change. "
-        "Finished runs are immutable; a reaped run is retried as a new attempt."
-    )
