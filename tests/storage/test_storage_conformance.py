@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import time
 
 import pytest
 
@@ -141,6 +142,8 @@ def test_heartbeat_and_stale(storage, study_id):
     run = storage.claim_run(study_id)
     assert storage.record_heartbeat(run.run_id)
     assert storage.get_stale_runs(study_id, 60.0) == []
+    # The database clock has millisecond resolution: let it pass the heartbeat's instant.
+    time.sleep(0.01)
     stale = storage.get_stale_runs(study_id, 0.0)
     assert [r.run_id for r in stale] == [run.run_id]
     waiting = storage.get_all_runs(study_id, [RunState.WAITING])[0]
