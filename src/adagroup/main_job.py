@@ -128,10 +128,8 @@ def run_main_job(
     n_groups, tasks_per_group : int, default=3, 3
         Size of the synthetic case (planted groups and tasks in each).
     batch_size : int or None, default=None
-        Tasks added per AdaGroup step; None means all tasks in one batch. With
-        smaller batches (two steps of 6 and 3 tasks on the default case) the
-        current placement model merges two of the three planted groups; see
-        the README.
+        Tasks added per AdaGroup step; None means ``2 * tasks_per_group`` (two
+        steps on the default case: 6 tasks, then 3 more).
     n_jobs : int, default=2
         Training runs at once (one process and one thread each).
     random_state : int, default=0
@@ -156,7 +154,7 @@ def run_main_job(
 
     ada = AdaGroup(
         study,
-        batch_size=batch_size or len(names),
+        batch_size=batch_size or 2 * tasks_per_group,
         max_clusters=min(len(names), 2 * n_groups),
         n_jobs=n_jobs,
         random_state=random_state,

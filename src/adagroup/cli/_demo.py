@@ -26,7 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--groups", type=int, default=3, help="planted groups")
     p.add_argument("--tasks-per-group", type=int, default=3)
     p.add_argument(
-        "--batch-size", type=int, default=None, help="tasks per AdaGroup step (default: all)"
+        "--batch-size",
+        type=int,
+        default=None,
+        help="tasks per AdaGroup step (default: 2 x tasks per group)",
     )
     p.add_argument("--n-jobs", type=int, default=2, help="training runs at once")
     p.add_argument("--seed", type=int, default=0)
