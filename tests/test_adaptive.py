@@ -138,6 +138,7 @@ def test_losses_and_n_rounds():
     ("params", "match"),
     [
         ({"batch_size": 0}, "'batch_size' parameter of AdaGroup"),
+        ({"subset_size": 1}, "'subset_size' parameter of AdaGroup must be an int >= 2"),
         ({"n_subsets_per_step": 0}, "'n_subsets_per_step' parameter of AdaGroup"),
         ({"estimator": "median"}, "'estimator' parameter of AdaGroup"),
         ({"normalize": "zscore"}, "'normalize' parameter of AdaGroup"),

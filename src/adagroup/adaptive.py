@@ -299,7 +299,8 @@ class AdaGroup:
 
     def _check_params(self) -> None:
         name = type(self).__name__
-        for param, low in (("batch_size", 1), ("subset_size", 1), ("n_jobs", 1)):
+        # A subset must hold a new task and a partner: one-task subsets measure no affinity.
+        for param, low in (("batch_size", 1), ("subset_size", 2), ("n_jobs", 1)):
             value = getattr(self, param)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValueError(
