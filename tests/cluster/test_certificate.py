@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _sdp_reference import cvxpy_sdp, partitions
 
 from adagroup.cluster import sdp_clustering
 from adagroup.cluster._certificate import AdditiveDual, bound_from_dual, certify_partition
@@ -13,33 +14,6 @@ from adagroup.cluster._objective import density_objective
 from adagroup.cluster._rounding import local_search
 from adagroup.cluster._sdp_solver import CentredOperator
 from adagroup.datasets import make_fig2_affinity, make_planted_affinity
-
-
-def _partitions(n: int, k: int):
-    def rec(i, lab, m):
-        if i == n:
-            if m == k:
-                yield np.array(lab)
-            return
-        for g in range(min(m + 1, k)):
-            if n - i - 1 < k - max(m, g + 1):
-                continue
-            lab.append(g)
-            yield from rec(i + 1, lab, max(m, g + 1))
-            lab.pop()
-
-    yield from rec(0, [], 0)
-
-
-def _cvxpy_sdp(S: np.ndarray, k: int) -> float:
-    cp = pytest.importorskip("cvxpy")
-    n = S.shape[0]
-    X = cp.Variable((n, n), PSD=True)
-    prob = cp.Problem(
-        cp.Maximize(cp.trace(S @ X)), [X @ np.ones(n) == 1, cp.trace(X) == k, X >= 0]
-    )
-    prob.solve(solver="SCS", eps=1e-9, max_iters=200000)
-    return float(prob.value)
 
 
 def _certify(S, labels, k):
@@ -56,7 +30,7 @@ def test_partition_bound_above_exact_optimum_for_any_grouping():
         k = int(rng.integers(2, 4))
         S = rng.standard_normal((n, n))
         S = (S + S.T) / 2
-        best = max(density_objective(S, lab) for lab in _partitions(n, k))
+        best = max(density_objective(S, lab) for lab in partitions(n, k))
         labels = rng.permutation(np.arange(n) % k)
         op, _, ub, _ = _certify(S, labels, k)
         # Even a random grouping's dual point bounds every grouping.
@@ -67,7 +41,7 @@ def test_partition_bound_above_exact_optimum_for_any_grouping():
 def test_bound_above_cvxpy_sdp_value(seed):
     T, _ = make_fig2_affinity(24, random_state=seed)
     S = (T + T.T) / 2
-    ref = _cvxpy_sdp(S, 3)
+    ref = cvxpy_sdp(S, 3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = sdp_clustering(T, 3, random_state=0)
@@ -145,7 +119,7 @@ def test_decoupled_dual_certifies_where_the_additive_one_is_negative():
     assert ub - fc <= 1e-8 * abs(fc)
     assert cert.dual.min() >= 0.0
     assert bound_from_dual(op, 3, lam_dense=cert.dual) == pytest.approx(ub, rel=1e-12)
-    ref = _cvxpy_sdp(S, 3)
+    ref = cvxpy_sdp(S, 3)
     assert op.base + op.sigma * ub >= ref - 1e-7 * abs(ref)
     res = sdp_clustering(T, 3, random_state=0)
     assert res.proven_optimal

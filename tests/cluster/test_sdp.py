@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _sdp_reference import cvxpy_sdp, partitions
 from sklearn.metrics import adjusted_rand_score
 
 from adagroup.cluster import SDPClustering, sdp_clustering
@@ -13,37 +14,8 @@ from adagroup.cluster._objective import density_objective
 from adagroup.datasets import make_fig2_affinity, make_planted_affinity
 
 
-def _partitions(n: int, k: int):
-    """All partitions of range(n) into exactly k non-empty groups (restricted growth)."""
-
-    def rec(i, lab, m):
-        if i == n:
-            if m == k:
-                yield np.array(lab)
-            return
-        for g in range(min(m + 1, k)):
-            if n - i - 1 < k - max(m, g + 1):
-                continue
-            lab.append(g)
-            yield from rec(i + 1, lab, max(m, g + 1))
-            lab.pop()
-
-    yield from rec(0, [], 0)
-
-
 def _exact(S: np.ndarray, k: int) -> float:
-    return max(density_objective(S, lab) for lab in _partitions(S.shape[0], k))
-
-
-def _cvxpy_sdp(S: np.ndarray, k: int) -> float:
-    cp = pytest.importorskip("cvxpy")
-    n = S.shape[0]
-    X = cp.Variable((n, n), PSD=True)
-    prob = cp.Problem(
-        cp.Maximize(cp.trace(S @ X)), [X @ np.ones(n) == 1, cp.trace(X) == k, X >= 0]
-    )
-    prob.solve(solver="SCS", eps=1e-9, max_iters=200000)
-    return float(prob.value)
+    return max(density_objective(S, lab) for lab in partitions(S.shape[0], k))
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -51,7 +23,7 @@ def test_agrees_with_cvxpy_on_random(seed):
     rng = np.random.default_rng(seed)
     T = rng.standard_normal((12, 12))
     S = (T + T.T) / 2
-    ref = _cvxpy_sdp(S, 3)
+    ref = cvxpy_sdp(S, 3)
     res = sdp_clustering(T, 3, random_state=0)
     base = S.sum() / 12
     # Relative to the part of the value the grouping can change (harder than to the value).
@@ -65,7 +37,7 @@ def test_agrees_with_cvxpy_on_planted(seed):
         [5, 5, 5], within_mean=1.0, within_std=0.3, between_std=0.3, random_state=seed
     )
     S = (T + T.T) / 2
-    ref = _cvxpy_sdp(S, 3)
+    ref = cvxpy_sdp(S, 3)
     res = sdp_clustering(T, 3, random_state=0)
     assert abs(res.sdp_value - ref) <= 1e-4 * abs(ref)
     assert res.proven_optimal
