@@ -82,3 +82,17 @@ def test_status_of_a_missing_study_creates_nothing_and_says_how_to_create(tmp_pa
     err = capsys.readouterr().err
     assert "does not exist" in err and "adagroup study run" in err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_trainer_with_default_arguments_is_not_taken_for_a_factory(tmp_path, monkeypatch):
+    from adagroup.cli._study import load_trainer
+
+    (tmp_path / "defaults_trainer.py").write_text(
+        "def train(subset=(), seed=0):\n    return {t: 1.0 for t in subset}\n"
+        "def make():\n    return train\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import defaults_trainer
+
+    assert load_trainer("defaults_trainer:train") is defaults_trainer.train
+    assert load_trainer("defaults_trainer:make") is defaults_trainer.train

@@ -65,8 +65,9 @@ def load_trainer(spec: str) -> Any:
             raise ImportError(
                 f"--trainer {spec!r}: module {module_name!r} has no attribute {attr!r}."
             ) from None
-    if inspect.isclass(obj) or (callable(obj) and _required_args(obj) == 0):
-        obj = obj()  # a factory
+    # A factory takes no arguments at all; train(subset=(), seed=0) is a trainer, not one.
+    if inspect.isclass(obj) or (callable(obj) and _n_positional(obj) == 0):
+        obj = obj()
     if not callable(obj) and not callable(getattr(obj, "train", None)):
         raise TypeError(
             f"--trainer {spec!r} is a {type(obj).__name__}, not a trainer: expected a callable "
@@ -76,14 +77,13 @@ def load_trainer(spec: str) -> Any:
     return obj
 
 
-def _required_args(fn: Any) -> int | None:
+def _n_positional(fn: Any) -> int | None:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return None
     return sum(
-        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        for p in params
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
     )
 
 
