@@ -529,7 +529,7 @@ class SQLStorage(BaseStorage):
                 .where(runs.c.id == run_id, runs.c.state == int(RunState.RUNNING))
                 .values(state=int(RunState.COMPLETE), finished_at=self._db_now(conn))
             )
-            if res.rowcount != 1:  # pragma: no cover - guarded by the row lock above
+            if res.rowcount != 1:  # pragma: no cover - the conditional UPDATE above lost a race
                 raise RunUpdateError(not_running_message(run_id, RunState.COMPLETE, "complete"))
             conn.execute(
                 sa.insert(t["results"]),
