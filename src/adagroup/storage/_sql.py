@@ -558,17 +558,7 @@ class SQLStorage(BaseStorage):
                 raise RunUpdateError(not_running_message(run_id, state, "fail"))
             if not retry:
                 return None
-            new = conn.execute(
-                sa.insert(runs).values(
-                    study_id=row.study_id,
-                    subset_key=row.subset_key,
-                    seed=row.seed,
-                    attempt=row.attempt + 1,
-                    state=int(RunState.WAITING),
-                    retried_from=run_id,
-                )
-            )
-            return int(new.inserted_primary_key[0])
+            return _insert_retry(conn, row)
 
         return self._run(fn)
 
@@ -590,17 +580,7 @@ class SQLStorage(BaseStorage):
                     f"Cannot retry run {run_id}: only the newest attempt of a FAIL run can be "
                     f"retried (it is {RunState(row.state).name}, newest attempt is run {newest})."
                 )
-            new = conn.execute(
-                sa.insert(runs).values(
-                    study_id=row.study_id,
-                    subset_key=row.subset_key,
-                    seed=row.seed,
-                    attempt=row.attempt + 1,
-                    state=int(RunState.WAITING),
-                    retried_from=run_id,
-                )
-            )
-            return int(new.inserted_primary_key[0])
+            return _insert_retry(conn, row)
 
         return self._run(fn)
 
@@ -662,3 +642,19 @@ class SQLStorage(BaseStorage):
 
     def now(self) -> datetime:
         return self._run(self._db_now, write=False)
+
+
+def _insert_retry(conn: Any, row: Any) -> int:
+    """Add the next attempt of the run ``row`` as WAITING; return its id."""
+    sa = _import_sqlalchemy()
+    new = conn.execute(
+        sa.insert(_tables()["runs"]).values(
+            study_id=row.study_id,
+            subset_key=row.subset_key,
+            seed=row.seed,
+            attempt=row.attempt + 1,
+            state=int(RunState.WAITING),
+            retried_from=row.id,
+        )
+    )
+    return int(new.inserted_primary_key[0])
