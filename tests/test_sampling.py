@@ -68,7 +68,7 @@ def test_sample_subsets_exclude():
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        ((5, 0, 1), "'size' parameter of sample_subsets must be an int \\[1, 5\\]"),
+        ((5, 0, 1), "'size' parameter of sample_subsets must be an int in \\[1, 5\\]"),
         ((5, 6, 1), "'size' parameter"),
         ((5, 2, 11), r"only C\(5, 2\)=10 exist"),
         ((5, 2, -1), "'n_subsets' parameter"),

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .cluster._validation import check_random_state
+from .cluster._validation import check_int, check_random_state
 
 __all__ = [
     "adaptive_subsets",
@@ -35,18 +35,7 @@ Subset = tuple[int, ...]
 
 
 def _check_int(value: Any, name: str, caller: str, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int in ``[low, high]`` or raise a ValueError naming it."""
-    bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
-            f"The {name!r} parameter of {caller} must be an int {bounds}. Got {value!r} instead."
-        )
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        raise ValueError(
-            f"The {name!r} parameter of {caller} must be an int {bounds}. Got {value} instead."
-        )
-    return value
+    return check_int(value, name, caller=caller, low=low, high=high)
 
 
 def _normalize_subsets(subsets: Iterable[Iterable[int]], name: str, caller: str) -> set[Subset]:

@@ -12,7 +12,13 @@ import numpy as np
 
 from ._base import BaseTaskClustering, ClusteringResult
 from ._objective import density_objective
-from ._validation import check_affinity, check_labels, check_n_clusters, check_random_state
+from ._validation import (
+    check_affinity,
+    check_int,
+    check_labels,
+    check_n_clusters,
+    check_random_state,
+)
 
 __all__ = ["LloydClustering", "lloyd_clustering"]
 
@@ -20,11 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def _check_positive_int(value: Any, name: str, caller: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"The {name!r} parameter of {caller} must be an int >= 1. Got {value!r} instead."
-        )
-    return int(value)
+    return check_int(value, name, caller=caller)
 
 
 def _check_tol(tol: Any, caller: str) -> float:

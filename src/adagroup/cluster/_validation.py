@@ -10,6 +10,7 @@ import numpy as np
 
 __all__ = [
     "check_affinity",
+    "check_int",
     "check_n_clusters",
     "check_random_state",
     "check_labels",
@@ -122,6 +123,33 @@ def check_n_clusters(
             f"{auto}. Got {n_clusters!r} instead{hint}."
         )
     return int(n_clusters)
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    caller: str,
+    low: int = 1,
+    high: int | None = None,
+    allow_none: bool = False,
+) -> int | None:
+    """Return ``value`` as an int in ``[low, high]`` (or None when allowed).
+
+    Raises a ValueError naming the parameter, its owner, the allowed range and
+    the value, the one message every integer argument of adagroup uses.
+    """
+    if value is None and allow_none:
+        return None
+    bad = isinstance(value, bool) or not isinstance(value, numbers.Integral)
+    if bad or value < low or (high is not None and value > high):
+        bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        extra = " or None" if allow_none else ""
+        raise ValueError(
+            f"The {name!r} parameter of {caller} must be an int {bounds}{extra}. "
+            f"Got {value!r} instead."
+        )
+    return int(value)
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

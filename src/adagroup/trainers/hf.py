@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from adagroup.exceptions import TrainerError
+from ..cluster._validation import check_int
+from ..exceptions import TrainerError
 
 __all__ = [
     "HFLoRATrainer",
@@ -522,14 +523,7 @@ def _import_hf() -> tuple[Any, Any, Any]:
 
 
 def _check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        extra = " or None" if allow_none else ""
-        raise ValueError(
-            f"The {name!r} parameter of HFLoRATrainer must be an int >= 1{extra}. "
-            f"Got {value!r} instead."
-        )
+    check_int(value, name, caller="HFLoRATrainer", allow_none=allow_none)
 
 
 def _check_float(value: Any, name: str, low: float, high: float, *, low_open: bool) -> None:

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..cluster._validation import check_int
 from ._torch import check_subset, import_torch, limit_threads, make_generator, resolve_device
 
 __all__ = ["ICLTrainer", "ICL_TASKS", "FunctionClass", "sample_prompts", "make_icl_model"]
@@ -259,10 +260,7 @@ def make_icl_model(
 
 
 def _check_int(value: Any, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(
-            f"The {name!r} parameter of ICLTrainer must be an int >= {low}. Got {value!r} instead."
-        )
+    check_int(value, name, caller="ICLTrainer", low=low)
 
 
 class ICLTrainer:

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cluster._validation import check_random_state
+from ..cluster._validation import check_int, check_random_state
 from ._torch import check_subset, import_torch, limit_threads
 
 __all__ = ["SyntheticMultitaskTrainer", "make_synthetic_case", "default_trainer"]
@@ -47,13 +47,7 @@ logger = logging.getLogger(__name__)
 
 
 def _check_int(value: Any, name: str, low: int, high: int | None = None) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Integral)
-    if bad or value < low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(
-            f"The {name!r} parameter of SyntheticMultitaskTrainer must be an int {bound}. "
-            f"Got {value!r} instead."
-        )
+    check_int(value, name, caller="SyntheticMultitaskTrainer", low=low, high=high)
 
 
 def _check_float(value: Any, name: str, *, positive: bool) -> None:
