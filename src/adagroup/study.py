@@ -155,9 +155,10 @@ class Study:
             self.study_id = self.storage.get_study_id(name)
         except StudyNotFoundError as exc:
             if task_set is None:
+                # Chained, so that callers (the CLI) can give their own advice on the lookup.
                 raise StudyNotFoundError(
                     f"{exc} Pass tasks=[...] to create study {name!r}."
-                ) from None
+                ) from exc
             try:
                 self.study_id = self.storage.create_study(
                     name, task_set.names, True if greater_is_better is None else greater_is_better

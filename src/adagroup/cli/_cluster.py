@@ -56,6 +56,7 @@ def cluster_command(args: argparse.Namespace) -> int:
             "first or write the plot elsewhere."
         )
     T, names = read_affinity(args.matrix)
+    # Checked here too so that errors name the command's argument, not the estimator's T.
     check_affinity(T, caller="adagroup cluster", param="MATRIX")
     params = {"n_clusters": args.k, "random_state": args.seed}
     if args.max_k is not None:

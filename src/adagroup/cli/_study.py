@@ -210,7 +210,7 @@ def run_command(args: argparse.Namespace) -> int:
         # A new study without --tasks takes the trainer's own task list when it declares one.
         if tasks is not None or not declared:
             raise StudyNotFoundError(
-                f"{str(exc).split(' Pass tasks')[0]} Pass --tasks a,b,c to create it."
+                f"{exc.__cause__ or exc} Pass --tasks a,b,c to create it."
             ) from None
         study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
     seeds = tuple(range(args.seeds))
@@ -309,7 +309,7 @@ def _load_existing(args: argparse.Namespace) -> Any:
         return load_study(args.name, url)
     except StudyNotFoundError as exc:
         raise StudyNotFoundError(
-            f"{str(exc).split(' Pass tasks')[0]} Check --name, or create it with: adagroup study "
+            f"{exc.__cause__ or exc} Check --name, or create it with: adagroup study "
             f"run --storage {url} --name {args.name} --trainer MODULE:ATTR"
         ) from None
 
