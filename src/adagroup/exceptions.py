@@ -17,6 +17,7 @@ __all__ = [
     "AdagroupWarning",
     "ConvergenceWarning",
     "FewerClustersWarning",
+    "UnstableGroupingWarning",
     "RunUpdateError",
     "SchemaVersionError",
     "SolverError",
@@ -72,6 +73,10 @@ class FewerClustersWarning(AdagroupWarning):
 
 class ConvergenceWarning(AdagroupWarning):
     """An iterative solver stopped before its tolerance was met; results may be inaccurate."""
+
+
+class UnstableGroupingWarning(AdagroupWarning):
+    """AdaGroup stopped on its budget before its grouping was stable at the asked confidence."""
 
 
 def warn_external(message: str, category: type[Warning]) -> None:

@@ -45,6 +45,11 @@ class MainJobResult:
         The SDP's objective on the measured affinity, its certified upper bound
         over all groupings into the same number of groups, and the difference.
     proven_optimal : bool
+    stability : float
+        AdaGroup's grouping stability (mean adjusted Rand index of posterior
+        draws against the groups).
+    stopped_because : str or None
+        Why AdaGroup stopped: ``"stable"`` or ``"budget"``.
     n_runs_grouping : int
         Training runs AdaGroup used to find the groups.
     n_runs_total : int
@@ -68,6 +73,8 @@ class MainJobResult:
     n_runs_total: int
     trained_now: int
     end_to_end: EndToEndResult
+    stability: float = 1.0
+    stopped_because: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -82,6 +89,8 @@ class MainJobResult:
             "gap": self.gap,
             "proven_optimal": self.proven_optimal,
             "n_runs_grouping": self.n_runs_grouping,
+            "grouping_stability": self.stability,
+            "stopped_because": self.stopped_because,
             "n_runs_total": self.n_runs_total,
             "trained_now": self.trained_now,
             "end_to_end": self.end_to_end.to_dict(),
@@ -160,7 +169,6 @@ def run_main_job(
         random_state=random_state,
     )
     ada.run(trainer)
-    fitted = ada.clusterer_
     groups = [list(g) for g in ada.groups_]
     logger.info("AdaGroup found %d groups with %d runs", len(groups), ada.n_runs_)
 
@@ -184,7 +192,7 @@ def run_main_job(
     label_of = {t: i for i, g in enumerate(groups) for t in g}
     labels = np.array([label_of[t] for t in names])
     ax = plot_affinity(
-        np.asarray(ada.affinity_filled_),
+        np.asarray(ada.affinity_),
         labels,
         names,
         title=f"AdaGroup on {len(names)} synthetic tasks: {len(groups)} groups",
@@ -200,10 +208,12 @@ def run_main_job(
         groups=groups,
         planted_groups=planted,
         ari=_ari(trainer.true_labels, labels),
-        objective=float(fitted.objective_),
-        upper_bound=fitted.upper_bound_,
-        gap=fitted.gap_,
-        proven_optimal=bool(fitted.proven_optimal_),
+        objective=float(ada.objective_),
+        upper_bound=ada.upper_bound_,
+        gap=ada.gap_,
+        proven_optimal=bool(ada.proven_optimal_),
+        stability=float(ada.grouping_stability_),
+        stopped_because=ada.stopped_because_,
         n_runs_grouping=int(ada.n_runs_),
         n_runs_total=int(after),
         trained_now=int(after - before),
@@ -232,6 +242,11 @@ def format_main_job(result: MainJobResult, *, markdown: bool = False) -> str:
         f"AdaGroup grouped {sum(map(len, result.groups))} tasks into {len(result.groups)} "
         f"groups with {result.n_runs_grouping} training runs "
         f"(ARI vs planted groups: {result.ari:.3f})."
+    )
+    why = {"stable": "stopped because the grouping was stable", "budget": "stopped on budget"}
+    lines.append(
+        f"Grouping stability {result.stability:.2f} "
+        f"({why.get(result.stopped_because or '', 'still moving')})."
     )
     lines.append("")
     for i, g in enumerate(result.groups):

@@ -1,0 +1,279 @@
+"""A trajectory's runs as arrays, and the pair-level affinity AdaGroup groups from.
+
+Pure numpy. Scores are oriented (higher is better) and made scale-free per task
+before anything is estimated, because task losses routinely differ by orders of
+magnitude: without it the loudest task decides every grouping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RunTable", "PairPosterior", "pair_affinity", "NORMALIZERS", "ESTIMATORS"]
+
+#: Per-task rescalings of the scores (``normalize`` of :class:`RunTable`).
+NORMALIZERS = ("standardize", "relative")
+#: Pair-level estimators of :func:`pair_affinity`.
+ESTIMATORS = ("surrogate", "mean")
+
+
+class RunTable:
+    """Runs as padded arrays of per-task, oriented, scale-free scores.
+
+    Parameters
+    ----------
+    runs : sequence
+        Finished runs: objects with ``.subset`` and ``.scores`` (such as
+        :class:`adagroup.RunRecord`) or ``(subset, scores)`` pairs.
+    names : sequence of str
+        The tasks, in row order of every matrix derived from the table.
+    greater_is_better : bool, default=True
+        Direction of the raw scores; losses are negated.
+    normalize : {"standardize", "relative"}, default="standardize"
+        ``"standardize"`` divides each task's centred scores by their standard
+        deviation over its runs; ``"relative"`` by its mean absolute score (a 1 %
+        change counts the same for every task). Either makes a task's row
+        invariant to its loss scale.
+
+    Attributes
+    ----------
+    idx : ndarray of int of shape (n_runs, width)
+        ``idx[r, a]`` is the a-th task of run ``r``; -1 pads.
+    y : ndarray of shape (n_runs, width)
+        The scale-free score of that task in that run, centred per task.
+    valid : ndarray of bool of shape (n_runs, width)
+    member : ndarray of shape (n_runs, n_tasks)
+        1 where the task is in the run.
+    count : ndarray of shape (n_tasks,)
+        Runs per task.
+    """
+
+    def __init__(
+        self,
+        runs: Sequence[Any],
+        names: Sequence[str],
+        *,
+        greater_is_better: bool = True,
+        normalize: str = "standardize",
+    ) -> None:
+        if normalize not in NORMALIZERS:
+            raise ValueError(
+                f"The 'normalize' parameter of RunTable must be one of {list(NORMALIZERS)}. Got "
+                f"{normalize!r} instead."
+            )
+        self.names = tuple(str(t) for t in names)
+        index = {t: i for i, t in enumerate(self.names)}
+        n = len(self.names)
+        pairs = [_unpack(run) for run in runs]
+        width = max((len(s) for s, _ in pairs), default=1)
+        sign = 1.0 if greater_is_better else -1.0
+        self.n = n
+        self.idx = np.full((len(pairs), width), -1, dtype=np.intp)
+        raw = np.zeros((len(pairs), width))
+        for r, (subset, scores) in enumerate(pairs):
+            self.idx[r, : len(subset)] = [index[str(t)] for t in subset]
+            raw[r, : len(subset)] = [sign * float(scores[t]) for t in subset]
+        self.valid = self.idx >= 0
+        self.member = np.zeros((len(pairs), n))
+        rows = np.nonzero(self.valid)[0]
+        self.member[rows, self.idx[self.valid]] = 1.0
+        tasks = self.idx[self.valid]
+        vals = raw[self.valid]
+        cnt = np.bincount(tasks, minlength=n).astype(np.float64)
+        mean = np.bincount(tasks, weights=vals, minlength=n) / np.maximum(cnt, 1.0)
+        centred = vals - mean[tasks]
+        if normalize == "standardize":
+            spread = np.bincount(tasks, weights=centred**2, minlength=n) / np.maximum(cnt, 1.0)
+            scale = np.sqrt(spread)
+        else:
+            scale = np.bincount(tasks, weights=np.abs(vals), minlength=n) / np.maximum(cnt, 1.0)
+        # A task seen once, or with constant scores, has nothing to divide by; its centred
+        # scores are zero anyway.
+        tiny = scale <= 1e-12 * np.maximum(np.abs(mean), 1e-300)
+        scale[tiny] = 1.0
+        self.y = np.zeros_like(raw)
+        self.y[self.valid] = centred / scale[tasks]
+        self.count = cnt
+        self.normalize = normalize
+
+    @property
+    def n_runs(self) -> int:
+        """Number of runs."""
+        return int(self.idx.shape[0])
+
+    def met(self) -> np.ndarray:
+        """Runs in which each pair of tasks met, shape ``(n_tasks, n_tasks)``."""
+        return self.member.T @ self.member
+
+
+def _unpack(run: Any) -> tuple[tuple[str, ...], Mapping[str, float]]:
+    if hasattr(run, "subset") and hasattr(run, "scores"):
+        return tuple(run.subset), run.scores
+    subset, scores = run
+    return tuple(subset), scores
+
+
+class PairPosterior:
+    """Pair-level affinity with a Gaussian posterior, pooled over every run of a trajectory.
+
+    Per target task ``i``, the scale-free score is modelled as
+    ``y_i(S) = a_i + sum_{j in S, j != i} theta_ij + noise_i`` with a prior
+    ``theta_ij ~ N(0, tau^2)`` (0: the target's average partner).
+    ``estimator="surrogate"`` fits that regression, which separates the
+    effect of each partner from the others trained with it;
+    ``estimator="mean"`` is the paper's Eq. 6 on centred scores (the mean of
+    ``y_i`` over the runs holding ``i`` and ``j``), shrunk the same way. The
+    prior's spread ``tau`` is estimated from the data (empirical Bayes: the
+    spread of the effects of pairs that met at least twice), so pairs never
+    trained together are drawn as widely as real effects vary: a grouping
+    that rests on them comes out uncertain rather than confidently split.
+
+    Parameters
+    ----------
+    table : RunTable
+    estimator : {"surrogate", "mean"}, default="surrogate"
+
+    Attributes
+    ----------
+    theta : ndarray of shape (n_tasks, n_tasks)
+        Posterior mean of every partner effect (row: target, column: partner).
+    sigma : ndarray of shape (n_tasks,)
+        Noise standard deviation of every target, pooled with the others'.
+    tau : float
+        The prior's standard deviation of a partner effect.
+    """
+
+    def __init__(self, table: RunTable, *, estimator: str = "surrogate") -> None:
+        if estimator not in ESTIMATORS:
+            raise ValueError(
+                f"The 'estimator' parameter of PairPosterior must be one of {list(ESTIMATORS)}. "
+                f"Got {estimator!r} instead."
+            )
+        self.n = table.n
+        self.estimator = estimator
+        self._Y = np.zeros((table.n_runs, table.n))
+        rows = np.nonzero(table.valid)[0]
+        self._Y[rows, table.idx[table.valid]] = table.y[table.valid]
+        self._table = table
+        # Pass 1 with a prior worth one run gives the noise and the effects; pass 2 uses the
+        # prior they imply, per target: precision sigma_i^2 / tau^2.
+        self._fit(np.ones(self.n))
+        met = table.met()
+        np.fill_diagonal(met, 0.0)
+        solid = met >= 2
+        tau2 = float(np.mean(self.theta[solid] ** 2)) if solid.any() else 1.0
+        self.tau = float(np.sqrt(max(tau2, 1e-6)))
+        self._fit(np.clip(self.sigma**2 / self.tau**2, 0.05, 20.0))
+
+    def _fit(self, ridge: np.ndarray) -> None:
+        n = self.n
+        table = self._table
+        self.theta = np.zeros((n, n))
+        # Per target: the Cholesky factor of the posterior precision (surrogate), or the
+        # posterior variance per partner up to sigma^2 (mean).
+        self._chol: list[np.ndarray | None] = [None] * n
+        self._var = 1.0 / ridge[:, None] * np.ones((n, n))
+        rss = np.zeros(n)
+        dof = np.zeros(n)
+        for i in range(n):
+            rows = np.flatnonzero(table.member[:, i])
+            if rows.size == 0:
+                continue
+            X = table.member[rows].copy()
+            X[:, i] = 0.0
+            y = self._Y[rows, i]
+            if self.estimator == "mean":
+                cnt = X.sum(axis=0)
+                self.theta[i] = (X.T @ y) / (cnt + ridge[i])
+                self._var[i] = 1.0 / (cnt + ridge[i])
+                resid = y - (X @ self.theta[i]) / np.maximum(X.sum(axis=1), 1.0)
+                used = float(np.count_nonzero(cnt))
+            else:
+                # The intercept is left unpenalised: centre X and y.
+                Xc = X - X.mean(axis=0)
+                yc = y - y.mean()
+                A = Xc.T @ Xc
+                A[np.diag_indices(n)] += ridge[i]
+                L = np.linalg.cholesky(A)
+                self.theta[i] = _chol_solve(L, Xc.T @ yc)
+                self._chol[i] = L
+                resid = yc - Xc @ self.theta[i]
+                used = float(np.trace(Xc @ _chol_solve(L, Xc.T))) + 1.0
+            self.theta[i, i] = 0.0
+            rss[i] = float(resid @ resid)
+            dof[i] = max(rows.size - used, 0.0)
+        # Few runs per task give a poor variance each: pool, shrinking each task's own estimate
+        # toward the pooled one with the weight of a few residual degrees of freedom.
+        pooled = float(rss.sum() / dof.sum()) if dof.sum() > 0 else 1.0
+        pooled = pooled if pooled > 0 else 1.0
+        prior_dof = 4.0
+        self.sigma = np.sqrt((rss + prior_dof * pooled) / (dof + prior_dof))
+
+    @property
+    def S(self) -> np.ndarray:
+        """Posterior mean, symmetrised, with a zero diagonal (see :func:`pair_affinity`)."""
+        return _symmetric(self.theta)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """One posterior draw of the symmetric affinity (zero diagonal)."""
+        n = self.n
+        draw = self.theta.copy()
+        for i in range(n):
+            z = rng.standard_normal(n)
+            L = self._chol[i]
+            if L is not None:
+                # A = L L^T, so L^-T z ~ N(0, A^-1).
+                noise = _back(L, z)
+            else:
+                noise = z * np.sqrt(self._var[i])
+            draw[i] += self.sigma[i] * noise
+        return _symmetric(draw)
+
+
+def _chol_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy.linalg import cho_solve
+
+    return cho_solve((L, True), b)
+
+
+def _back(L: np.ndarray, z: np.ndarray) -> np.ndarray:
+    from scipy.linalg import solve_triangular
+
+    return solve_triangular(L.T, z, lower=False)
+
+
+def _symmetric(T: np.ndarray) -> np.ndarray:
+    S = (T + T.T) / 2.0
+    np.fill_diagonal(S, 0.0)
+    return S
+
+
+def pair_affinity(table: RunTable, *, estimator: str = "surrogate") -> np.ndarray:
+    """Symmetric pair-level affinity with a zero diagonal, pooled over every run.
+
+    The posterior mean of :class:`PairPosterior`, symmetrised. The diagonal is
+    zero because it adds ``k`` times a constant to the density of every
+    grouping into ``k`` groups: left in, it would decide ``k`` by its level
+    alone.
+
+    Parameters
+    ----------
+    table : RunTable
+    estimator : {"surrogate", "mean"}, default="surrogate"
+
+    Returns
+    -------
+    S : ndarray of shape (n_tasks, n_tasks)
+
+    Examples
+    --------
+    >>> runs = [(("a", "b"), {"a": 1.0, "b": 1.0}), (("a", "c"), {"a": 0.0, "c": 0.0}),
+    ...         (("b", "c"), {"b": 0.0, "c": 0.0})] * 3
+    >>> S = pair_affinity(RunTable(runs, ["a", "b", "c"]))
+    >>> bool(S[0, 1] > 0 > S[0, 2])
+    True
+    """
+    return PairPosterior(table, estimator=estimator).S
