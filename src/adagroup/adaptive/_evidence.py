@@ -217,20 +217,22 @@ class PairPosterior:
         """Posterior mean, symmetrised, with a zero diagonal (see :func:`pair_affinity`)."""
         return _symmetric(self.theta)
 
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """One posterior draw of the symmetric affinity (zero diagonal)."""
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` posterior draws of the symmetric affinity (zero diagonal), ``(size, n, n)``."""
         n = self.n
-        draw = self.theta.copy()
+        draws = np.repeat(self.theta[None], size, axis=0)
         for i in range(n):
-            z = rng.standard_normal(n)
+            z = rng.standard_normal((n, size))
             L = self._chol[i]
             if L is not None:
                 # A = L L^T, so L^-T z ~ N(0, A^-1).
                 noise = _back(L, z)
             else:
-                noise = z * np.sqrt(self._var[i])
-            draw[i] += self.sigma[i] * noise
-        return _symmetric(draw)
+                noise = z * np.sqrt(self._var[i])[:, None]
+            draws[:, i, :] += self.sigma[i] * noise.T
+        draws = (draws + draws.transpose(0, 2, 1)) / 2.0
+        draws[:, np.arange(n), np.arange(n)] = 0.0
+        return draws
 
 
 def _chol_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -82,8 +82,7 @@ def draw_groupings(
     n = posterior.n
     labels = np.zeros((n_draws, n), dtype=np.intp)
     chosen = np.zeros(n_draws, dtype=np.intp)
-    for b in range(n_draws):
-        S = posterior.sample(rng)
+    for b, S in enumerate(posterior.sample(rng, n_draws)):
         fits = {k: improve(S, lab) for k, lab in point.items()}
         objectives = {k: density(S, lab) for k, lab in fits.items()}
         k = choose_k(objectives, float(np.abs(S).max()))

@@ -141,6 +141,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--adaptive", action="store_true", help="AdaGroup: tasks in batches")
     run.add_argument("--batch-size", type=int, default=None, help="AdaGroup batch size")
     run.add_argument("--max-k", type=int, default=None, help="AdaGroup's largest k")
+    run.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="AdaGroup: most training runs before stopping (default 8 x n_tasks)",
+    )
+    run.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="AdaGroup: stop once every task's stability reaches this (default 0.9)",
+    )
+    run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_command)
 
@@ -188,6 +201,20 @@ def run_command(args: argparse.Namespace) -> int:
 
     url = _storage(args)
     # Check the arguments before anything is written to the store.
+    for flag in ("batch_size", "max_k", "budget", "confidence"):
+        if getattr(args, flag) is not None and not args.adaptive:
+            raise ValueError(
+                f"--{flag.replace('_', '-')} applies to AdaGroup only: add --adaptive, or drop "
+                f"--{flag.replace('_', '-')}."
+            )
+    if args.confidence is not None and not 0 < args.confidence <= 1:
+        raise ValueError(
+            f"--confidence must be in (0, 1], e.g. --confidence 0.9. Got {args.confidence}."
+        )
+    if args.budget is not None and args.budget < 1:
+        raise ValueError(f"--budget must be >= 1 training run. Got {args.budget}.")
+    if args.adaptive:
+        _check_adaptive(args)
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
     if args.subset_size < 1:
@@ -219,9 +246,10 @@ def run_command(args: argparse.Namespace) -> int:
         study.retry_failed()
     # SIGTERM (kill, a scheduler's preemption) then leaves the store as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    ada = None
     try:
         if args.adaptive:
-            _run_adaptive(args, study, trainer, seeds, n_jobs)
+            ada = _run_adaptive(args, study, trainer, seeds, n_jobs)
         else:
             from ..sampling import sample_subsets, singletons
 
@@ -252,7 +280,16 @@ def run_command(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     counts = study.summary()
-    print(f"study {study.name}: " + ", ".join(f"{s.name} {n}" for s, n in counts.items()))
+    if args.json:
+        payload: dict[str, Any] = {"study": study.name}
+        payload["runs"] = {s.name: n for s, n in counts.items()}
+        if ada is not None and getattr(ada, "n_steps_", 0):
+            payload.update(ada.to_dict())
+        print(json.dumps(payload, allow_nan=False))
+    else:
+        print(f"study {study.name}: " + ", ".join(f"{s.name} {n}" for s, n in counts.items()))
+        if ada is not None and getattr(ada, "n_steps_", 0):
+            print(format_adaptive(ada))
     if counts[RunState.COMPLETE] == 0 and counts[RunState.FAIL] > 0:
         failed = study.runs(RunState.FAIL)[-1]
         last_line = (failed.error or "").strip().splitlines()[-1:] or ["no error recorded"]
@@ -264,32 +301,92 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+#: AdaGroup parameters and the ``study run`` flags that set them.
+_ADAPTIVE_FLAGS = {
+    "batch_size": "--batch-size",
+    "subset_size": "--subset-size",
+    "n_subsets_per_step": "--n-subsets",
+    "max_clusters": "--max-k",
+    "budget": "--budget",
+    "confidence": "--confidence",
+    "seeds": "--seeds",
+    "n_jobs": "--n-jobs",
+}
+
+
+def _check_adaptive(args: argparse.Namespace) -> None:
+    """AdaGroup's parameter checks, before the study is created, in the flags' words."""
+    import re
+
+    from ..adaptive import AdaGroup
+
+    ada = AdaGroup(None, **_adaptive_kwargs(args, tuple(range(max(args.seeds, 1))), 1))
+    try:
+        ada._check_params()
+    except ValueError as exc:
+        pattern = r"The '(\w+)' parameter of AdaGroup must be (.*)\. Got (.*) instead"
+        m = re.match(pattern, str(exc))
+        if not m or m.group(1) not in _ADAPTIVE_FLAGS:
+            raise
+        raise ValueError(
+            f"{_ADAPTIVE_FLAGS[m.group(1)]} must be {m.group(2)} for --adaptive. Got {m.group(3)}."
+        ) from None
+
+
 def _run_adaptive(
     args: argparse.Namespace, study: Any, trainer: Any, seeds: tuple[int, ...], n_jobs: int
-) -> None:
-    from . import CLIUsageError
+) -> Any:
+    from ..adaptive import AdaGroup
 
-    try:
-        from ..adaptive import AdaGroup
-    except ImportError as exc:
-        raise CLIUsageError(f"--adaptive needs adagroup.adaptive.AdaGroup ({exc}).") from exc
+    return AdaGroup(study, **_adaptive_kwargs(args, seeds, n_jobs)).run(trainer)
+
+
+def _adaptive_kwargs(
+    args: argparse.Namespace, seeds: tuple[int, ...], n_jobs: int
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "subset_size": args.subset_size,
         "seeds": seeds,
         "random_state": args.random_state,
         "max_clusters": args.max_k,
         "n_subsets_per_step": args.n_subsets,
+        "budget": args.budget,
     }
     if args.batch_size is not None:
         kwargs["batch_size"] = args.batch_size
+    if args.confidence is not None:
+        kwargs["confidence"] = args.confidence
     if args.executor is not None:
         kwargs["executor"] = args.executor
     else:
         kwargs["n_jobs"] = n_jobs
-    ada = AdaGroup(study, **kwargs).run(trainer)
-    if ada.n_steps_:
-        groups = " | ".join(",".join(g) for g in ada.groups_)
-        print(f"AdaGroup: {ada.n_clusters_} groups from {ada.n_runs_} runs: {groups}")
+    return kwargs
+
+
+def format_adaptive(ada: Any) -> str:
+    """AdaGroup's result for people: groups, how sure, why it stopped, the certificate."""
+    names = list(ada.task_names_)
+    stab = dict(zip(names, ada.stability_, strict=True))
+    why = {
+        "stable": f"every task stable at confidence {ada.confidence}",
+        "budget": "budget spent before every task was stable",
+        None: "not finished: run again to continue",
+    }[ada.stopped_because_]
+    lines = [
+        f"AdaGroup: {ada.n_clusters_} groups from {ada.n_runs_} runs: "
+        + " | ".join(",".join(g) for g in ada.groups_),
+        f"  stopped: {why}; grouping stability {ada.grouping_stability_:.2f}",
+    ]
+    for i, g in enumerate(ada.groups_):
+        shown = ", ".join(f"{t} {stab[t]:.2f}" for t in g)
+        lines.append(f"  group {i} (task stability): {shown}")
+    if ada.upper_bound_ is not None:
+        verdict = "proven optimal" if ada.proven_optimal_ else f"gap {ada.gap_:.3g}"
+        lines.append(
+            f"  density {ada.objective_:.4g}, upper bound {ada.upper_bound_:.4g} ({verdict}, "
+            f"certificate: {ada.certificate_})"
+        )
+    return "\n".join(lines)
 
 
 def _load_existing(args: argparse.Namespace) -> Any:
