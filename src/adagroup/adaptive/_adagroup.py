@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 #: Share of a round's targeted budget spent on uniform subsets over every seen task, so
 #: that evidence keeps arriving where the current grouping would not look.
 _UNIFORM_SHARE = 0.25
+#: Share of its group a task must have been trained with before AdaGroup stops.
+_MIN_COVERAGE = 0.5
 
 
 class AdaGroup:
@@ -69,8 +71,12 @@ class AdaGroup:
        of its group across draws) and ``grouping_stability_`` (mean adjusted
        Rand index of the draws' groupings against the grouping).
     5. **Stop** when every task has arrived and the grouping is unchanged
-       from the previous round with every task's ``stability_ >= confidence``,
-       or when ``budget`` runs are spent (``stopped_because_`` says which; a
+       from the previous round with every task's ``stability_ >= confidence``
+       and every task trained with at least half of its group (pairs never
+       trained together are all that posterior draws can vary, and they
+       rarely outweigh one strong measured pair, so stability alone can be
+       high for a task that met too few of its group), or when ``budget``
+       runs are spent (``stopped_because_`` says which; a
        budget stop below the confidence warns :class:`UnstableGroupingWarning`).
 
     Nothing is derived from the current labels before grouping, so tasks
@@ -164,7 +170,8 @@ class AdaGroup:
         One entry per round: ``step``, ``kind`` (``"batch"`` or
         ``"refine"``), ``n_tasks``, ``n_new``, ``n_planned``, ``n_runs``, ``k``,
         ``objective``, ``upper_bound``, ``grouping_stability``,
-        ``min_stability``, ``changed``, ``groups`` (task names), ``seconds``.
+        ``min_stability``, ``min_coverage`` (least share of its group a task
+        was trained with), ``changed``, ``groups`` (task names), ``seconds``.
     clusterer_ : BaseTaskClustering
         The fitted clusterer of the last round.
 
@@ -424,6 +431,7 @@ class AdaGroup:
             near = {kk: lab for kk, lab in point.items() if abs(kk - k) <= 2}
             boot = draw_groupings(posterior, near, n_draws=int(self.n_draws), rng=rng)
             stability = task_stability(boot.labels, labels)
+            coverage = _coverage(table.met(), labels)
             agreement = float(np.mean([adjusted_rand(rep, labels) for rep in boot.labels]))
             k_prob = boot.k_probability(sorted(point))
 
@@ -436,7 +444,12 @@ class AdaGroup:
             state.n_batches_done += 1
         n_runs = len(runs)
         all_arrived = state.n_batches_done >= len(state.batches)
-        settled = not batch_round and not changed and float(stability.min()) >= self.confidence
+        settled = (
+            not batch_round
+            and not changed
+            and float(stability.min()) >= self.confidence
+            and float(coverage.min()) >= _MIN_COVERAGE
+        )
         if all_arrived and settled:
             state.stopped = "stable"
         elif all_arrived and n_runs // len(seeds) >= budget // len(seeds):
@@ -459,6 +472,7 @@ class AdaGroup:
         self.affinity_ = S
         self.coassignment_ = boot.coassignment()
         self.stability_ = stability
+        self._coverage = coverage
         self.grouping_stability_ = agreement
         self.k_probability_ = k_prob
         self.k_table_ = [
@@ -481,6 +495,7 @@ class AdaGroup:
             "upper_bound": self.upper_bound_,
             "grouping_stability": agreement,
             "min_stability": float(stability.min()) if n else 1.0,
+            "min_coverage": float(coverage.min()) if n else 1.0,
             "changed": bool(changed),
             "groups": [list(g) for g in state.groups],
             "seconds": time.perf_counter() - start,
@@ -523,7 +538,10 @@ class AdaGroup:
         coassign = np.zeros((n, n))
         labels = np.concatenate([self._state.labels, np.full(n - n_old, -1)]).astype(np.intp)
         if n_old and hasattr(self, "stability_") and len(self.stability_) == n_old:
-            stability[:n_old] = self.stability_
+            # A task that met few of its group is not settled, however stable it looks: the
+            # pairs it never met are all the draws can vary, and they rarely outweigh one strong
+            # pair.
+            stability[:n_old] = np.minimum(self.stability_, self._coverage / _MIN_COVERAGE)
             coassign[:n_old, :n_old] = self.coassignment_
         uniform = int(round(_UNIFORM_SHARE * count))
         plan: list[tuple[int, ...]] = []
@@ -708,6 +726,15 @@ def _check_int(value: Any, param: str, caller: str, low: int, *, optional: bool)
         raise ValueError(
             f"The {param!r} parameter of {caller} must be {kind}. Got {value!r} instead."
         )
+
+
+def _coverage(met: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per task, the share of the other members of its group it was trained with at least once."""
+    same = labels[:, None] == labels[None, :]
+    np.fill_diagonal(same, False)
+    mates = same.sum(axis=1)
+    seen = (same & (met > 0)).sum(axis=1)
+    return np.where(mates > 0, seen / np.maximum(mates, 1), 1.0)
 
 
 def _serial_blas() -> Any:

@@ -18,6 +18,9 @@ __all__ = ["RunTable", "PairPosterior", "pair_affinity", "NORMALIZERS", "ESTIMAT
 NORMALIZERS = ("standardize", "relative")
 #: Pair-level estimators of :func:`pair_affinity`.
 ESTIMATORS = ("surrogate", "mean")
+#: Least prior precision, in runs: below it, rows with fewer runs than partners are fitted
+#: to their noise when the noise is small.
+_RIDGE_FLOOR = 1.0
 
 
 class RunTable:
@@ -166,7 +169,7 @@ class PairPosterior:
         solid = met >= 2
         tau2 = float(np.mean(self.theta[solid] ** 2)) if solid.any() else 1.0
         self.tau = float(np.sqrt(max(tau2, 1e-6)))
-        self._fit(np.clip(self.sigma**2 / self.tau**2, 0.05, 20.0))
+        self._fit(np.clip(self.sigma**2 / self.tau**2, _RIDGE_FLOOR, 20.0))
 
     def _fit(self, ridge: np.ndarray) -> None:
         n = self.n

@@ -1,0 +1,69 @@
+"""Which subsets AdaGroup trains: the cover, uniform and targeted subsets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adagroup.adaptive._design import cover_groups, targeted_subsets, uniform_subsets
+
+
+def test_cover_trains_every_new_task_with_members_of_every_group_once_per_group():
+    groups = [[0, 1, 2], [3, 4], [5, 6, 7, 8]]
+    new = [9, 10, 11]
+    plan = cover_groups(new, groups, 3, set(), np.random.default_rng(0))
+    assert len(plan) == len(new) * len(groups)
+    for s in plan:
+        assert len(s) == 3 and len(set(s) & set(new)) == 1
+        olds = set(s) - set(new)
+        assert any(olds <= set(g) for g in groups)
+    for x in new:
+        met = {i for s in plan if x in s for i in s}
+        assert all(met & set(g) for g in groups)
+
+
+def test_cover_skips_subsets_already_taken():
+    groups = [[0, 1]]
+    first = cover_groups([2], groups, 3, set(), np.random.default_rng(0))
+    assert first == [(0, 1, 2)]
+    assert cover_groups([2], groups, 3, set(first), np.random.default_rng(0)) == []
+
+
+def test_uniform_subsets_are_distinct_new_and_bounded():
+    taken = {(0, 1, 2)}
+    plan = uniform_subsets(list(range(5)), 3, 100, taken, np.random.default_rng(0))
+    assert len(plan) == 10 - 1 and len(set(plan)) == len(plan)
+    assert (0, 1, 2) not in plan
+    assert uniform_subsets([0, 1], 3, 5, set(), np.random.default_rng(0)) == [(0, 1)]
+    assert uniform_subsets([0], 3, 5, set(), np.random.default_rng(0)) == []
+
+
+def test_targeted_runs_test_only_unstable_tasks_against_plausible_groups():
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    stability = np.array([1.0, 1.0, 0.4, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    C = (labels[:, None] == labels[None, :]).astype(float)
+    # Task 2 goes with group 1 in half of the draws.
+    C[2, 3:6] = C[3:6, 2] = 0.5
+    met = np.full((9, 9), 3.0)
+    plan = targeted_subsets(
+        labels, C, stability, met, 3, 4, set(), np.random.default_rng(0), confidence=0.9
+    )
+    assert plan and all(2 in s for s in plan)
+    partners = {i for s in plan for i in s} - {2}
+    assert partners <= set(range(6))  # its own group and group 1, never group 2
+    assert partners & {0, 1} and partners & {3, 4, 5}
+    stable = targeted_subsets(
+        labels, C, np.ones(9), met, 3, 4, set(), np.random.default_rng(0), confidence=0.9
+    )
+    assert stable == []
+
+
+def test_targeted_runs_reach_groups_the_task_has_barely_met():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    C = (labels[:, None] == labels[None, :]).astype(float)
+    met = np.full((6, 6), 3.0)
+    met[0, 3:] = met[3:, 0] = 0.0
+    plan = targeted_subsets(
+        labels, C, np.array([0.5, 1, 1, 1, 1, 1]), met, 3, 2, set(),
+        np.random.default_rng(0), confidence=0.9,
+    )  # fmt: skip
+    assert any(set(s) & {3, 4, 5} for s in plan)

@@ -1,0 +1,103 @@
+"""Choice of k, posterior draws of groupings, stability, adjusted Rand index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from adagroup.adaptive import PairPosterior, RunTable
+from adagroup.adaptive._grouping import density, merge_path
+from adagroup.adaptive._uncertainty import (
+    adjusted_rand,
+    choose_k,
+    draw_groupings,
+    task_stability,
+)
+
+
+def _blocks(labels, within=1.0, between=-0.5):
+    labels = np.asarray(labels)
+    S = np.where(labels[:, None] == labels[None, :], within, between)
+    np.fill_diagonal(S, 0.0)
+    return S.astype(float)
+
+
+@pytest.mark.parametrize("sizes", [[3, 3, 3], [4, 2], [5, 5, 5, 5], [2, 2, 2, 2, 2, 2]])
+def test_density_peaks_at_the_planted_number_of_groups(sizes):
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    S = _blocks(labels)
+    S -= S[~np.eye(len(S), dtype=bool)].mean() * (1 - np.eye(len(S)))
+    path = merge_path(S, min(len(S), 8))
+    k = choose_k({k: density(S, lab) for k, lab in path.items()}, 1.0)
+    assert k == len(sizes)
+    assert adjusted_rand(path[k], labels) == 1
+
+
+def test_choose_k_breaks_near_ties_toward_fewer_groups():
+    assert choose_k({1: 0.0, 2: 5.0, 3: 5.0 + 1e-13, 4: 4.0}, 1.0) == 2
+    assert choose_k({1: 0.0, 2: 5.0, 3: 5.1}, 1.0) == 3
+
+
+def _runs(labels, n_runs, noise, seed):
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    n = len(labels)
+    names = [f"t{i}" for i in range(n)]
+    runs = []
+    for _ in range(n_runs):
+        s = rng.choice(n, 3, replace=False)
+        scores = {
+            names[i]: 1.0
+            + sum(1.0 if labels[i] == labels[j] else -0.5 for j in s if j != i)
+            + noise * rng.normal()
+            for i in s
+        }
+        runs.append((tuple(names[i] for i in s), scores))
+    return names, runs
+
+
+def _draws(labels, n_runs, noise, seed=0):
+    names, runs = _runs(labels, n_runs, noise, seed)
+    post = PairPosterior(RunTable(runs, names))
+    S = post.S
+    point = merge_path(S, 6)
+    k = choose_k({k: density(S, lab) for k, lab in point.items()}, 1.0)
+    draws = draw_groupings(post, point, n_draws=40, rng=np.random.default_rng(seed))
+    return point[k], draws
+
+
+def test_plentiful_evidence_gives_stable_groups_and_a_sharp_coassignment():
+    labels = np.repeat(np.arange(3), 4)
+    final, draws = _draws(labels, 120, 0.1)
+    assert adjusted_rand(final, labels) == 1
+    stab = task_stability(draws.labels, final)
+    assert stab.min() > 0.95
+    C = draws.coassignment()
+    same = labels[:, None] == labels[None, :]
+    assert C[same].min() > 0.9 and C[~same].max() < 0.1
+    assert draws.k_probability([2, 3, 4])[3] > 0.9
+
+
+def test_scarce_evidence_gives_unstable_groups():
+    labels = np.repeat(np.arange(3), 4)
+    final, draws = _draws(labels, 8, 0.5, seed=1)
+    stab = task_stability(draws.labels, final)
+    assert stab.min() < 0.8
+    assert np.mean([adjusted_rand(d, final) for d in draws.labels]) < 0.9
+
+
+def test_task_stability_is_the_mean_jaccard_of_each_tasks_group():
+    final = np.array([0, 0, 1, 1])
+    reps = np.array([[0, 0, 1, 1], [0, 1, 1, 1]])
+    # Task 0: {0,1} then {0}: Jaccard 1 and 1/2. Task 2: {2,3} then {1,2,3}: 1 and 2/3.
+    # Task 1: {0,1} then {1,2,3}: 1 and 1/4.
+    np.testing.assert_allclose(task_stability(reps, final), [0.75, 0.625, 5 / 6, 5 / 6])
+
+
+def test_adjusted_rand_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a, b = rng.integers(0, 4, 15), rng.integers(0, 3, 15)
+        assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b))
+    assert adjusted_rand([0, 0, 0], [1, 1, 1]) == 1.0
