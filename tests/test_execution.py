@@ -126,6 +126,55 @@ def test_ray_local_instance_runs_study(tmp_path, monkeypatch):
         ray.shutdown()
 
 
+def test_ray_capacity_reads_the_cluster_resource_names():
+    # Regression: "num_gpus" was looked up as "GPUS" where Ray reports "GPU", so capacity was 1.
+    from adagroup.execution import ray_capacity
+
+    total = {"CPU": 16.0, "GPU": 4.0, "memory": 64e9, "node:1.2.3.4": 1.0}
+    assert ray_capacity(total, {"num_cpus": 1}) == 16
+    assert ray_capacity(total, {"num_cpus": 1, "num_gpus": 1}) == 4
+    assert ray_capacity(total, {"num_cpus": 2, "num_gpus": 0.5}) == 8
+    assert ray_capacity(total, {"num_cpus": 1, "memory": 16e9}) == 4
+    assert ray_capacity(total, {"num_cpus": 1, "resources": {"TPU": 1}}) == 1
+
+
+@pytest.mark.ray
+def test_ray_runs_overlap_on_n_workers(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    log = str(tmp_path / "intervals.txt")
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]),
+    )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        study = Study("s", tasks=TASKS)
+        study.enqueue([(0,), (1,), (2,), (3,)])
+        summary = study.run(_trainers.IntervalTrainer(log, 2), executor="ray", progress=False)
+        assert summary[RunState.COMPLETE] == 4
+        # n_jobs=-1 took the cluster's 2 CPUs, and two runs really trained at once.
+        assert _trainers.max_overlap(log) == 2
+    finally:
+        ray.shutdown()
+
+
+def test_auto_timeout_kills_a_hung_run_after_the_others_set_the_pace(tmp_path, monkeypatch):
+    import adagroup.study as study_module
+
+    monkeypatch.setattr(study_module, "AUTO_TIMEOUT_MIN_RUNS", 2)
+    monkeypatch.setattr(study_module, "AUTO_TIMEOUT_FLOOR", 1.0)
+    monkeypatch.setattr(study_module, "AUTO_TIMEOUT_FACTOR", 2.0)
+    count_file = str(tmp_path / "calls.txt")
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(1,), (2,), (3,), (0,)])  # the hanging run ("a") comes last
+    start = time.monotonic()
+    study.run(_IgnoresAlarm(count_file), executor="process", n_jobs=1, progress=False)
+    assert time.monotonic() - start < 60
+    (failed,) = study.runs(RunState.FAIL)
+    assert failed.subset == ("a",) and "timeout='auto'" in failed.error
+    assert study.summary()[RunState.COMPLETE] == 4
+
+
 def test_ray_missing_names_the_extra(monkeypatch):
     import builtins
 

@@ -241,3 +241,44 @@ def test_cli_resumes_without_tasks(tmp_path, monkeypatch, capsys):
     assert sum(_trainers.read_calls(str(tmp_path / "calls.txt")).values()) == 7
     assert main([*base, "--tasks", "a,b,c"]) == 2
     assert "missing from yours: ['d']" in capsys.readouterr().err
+
+
+def test_cli_n_jobs_with_executor_and_per_run_resources(tmp_path, monkeypatch, capsys):
+    # Regression: --n-jobs and --executor were mutually exclusive; no per-run GPU resources.
+    from adagroup.cli import main
+    from adagroup.study import Study
+
+    monkeypatch.syspath_prepend(str(TESTS))
+    seen = {}
+
+    def fake_run(self, trainer, **kwargs):
+        seen.update(kwargs)
+        return self.summary()
+
+    monkeypatch.setattr(Study, "run", fake_run)
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    base = [
+        "study",
+        "run",
+        "--storage",
+        url,
+        "--name",
+        "s",
+        "--tasks",
+        "a,b",
+        "--subset-size",
+        "2",
+    ]
+    base += ["--trainer", "_trainers:counting", "--no-progress"]
+    assert main([*base, "--executor", "ray", "--n-jobs", "8", "--gpus-per-run", "1"]) == 0
+    assert seen["n_jobs"] == 8 and seen["executor"] == "ray"
+    assert seen["resources"] == {"num_gpus": 1.0, "num_cpus": 1.0}
+    assert seen["timeout"] == "auto"
+    assert main([*base, "--executor", "process", "--timeout", "none"]) == 0
+    assert seen["n_jobs"] == -1 and seen["resources"] is None and seen["timeout"] is None
+    capsys.readouterr()
+    assert main([*base, "--gpus-per-run", "1"]) == 2
+    assert "need --executor ray" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--timeout", "-3"])
+    assert "'auto' or 'none'" in capsys.readouterr().err

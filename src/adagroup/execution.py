@@ -211,6 +211,34 @@ def _ray_call(trainer: Any, subset: tuple[str, ...], seed: int, timeout: float |
 
 
 _RAY_OPTION_KEYS = ("num_cpus", "num_gpus", "memory", "accelerator_type", "runtime_env")
+#: Task option -> the key under which ``ray.cluster_resources()`` reports that resource.
+_RAY_RESOURCE_NAMES = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+
+
+def ray_capacity(total: Mapping[str, float], options: Mapping[str, Any]) -> int:
+    """How many runs needing ``options`` fit at once in a cluster offering ``total``.
+
+    Parameters
+    ----------
+    total : dict
+        ``ray.cluster_resources()``: ``{"CPU": 8.0, "GPU": 4.0, "memory": ..., custom: n}``.
+    options : dict
+        Per-run task options (``num_cpus``, ``num_gpus``, ``memory``, ``resources``).
+
+    Returns
+    -------
+    capacity : int
+        At least 1 (a run that does not fit yet waits in Ray's queue).
+    """
+    slots = []
+    for key, name in _RAY_RESOURCE_NAMES.items():
+        need = float(options.get(key) or 0)
+        if need > 0:
+            slots.append(float(total.get(name, 0.0)) / need)
+    for key, need in (options.get("resources") or {}).items():
+        if float(need) > 0:
+            slots.append(float(total.get(key, 0.0)) / float(need))
+    return max(1, int(math.floor(min(slots) + 1e-9))) if slots else 1
 
 
 class RayExecutor(BaseExecutor):
@@ -268,15 +296,7 @@ class RayExecutor(BaseExecutor):
         self.max_workers = int(n_jobs) if n_jobs > 0 else self._capacity()
 
     def _capacity(self) -> int:
-        total = self._ray.cluster_resources()
-        slots = []
-        for key in ("num_cpus", "num_gpus"):
-            need = float(self.options.get(key) or 0)
-            if need > 0:
-                slots.append(total.get(key[4:].upper(), 0.0) / need)
-        for key, need in (self.options.get("resources") or {}).items():
-            slots.append(total.get(key, 0.0) / float(need))
-        return max(1, int(math.floor(min(slots)))) if slots else 1
+        return ray_capacity(self._ray.cluster_resources(), self.options)
 
     def prepare(self, trainer: Any) -> Any:
         return self._ray.put(trainer)

@@ -34,6 +34,13 @@ INFRA_RETRIES = 3
 #: Error text of runs failed by Ctrl-C; such runs are always retried.
 INTERRUPTED = "interrupted"
 
+#: ``timeout="auto"``: once this many runs of a :meth:`Study.run` call have completed, a run
+#: is killed when it has run ``AUTO_TIMEOUT_FACTOR`` times as long as the slowest of them, and
+#: at least ``AUTO_TIMEOUT_FLOOR`` seconds (executors that can kill a run only).
+AUTO_TIMEOUT_MIN_RUNS = 3
+AUTO_TIMEOUT_FACTOR = 10.0
+AUTO_TIMEOUT_FLOOR = 600.0
+
 
 def _pid_namespace() -> str:
     try:
@@ -351,14 +358,14 @@ class Study:
         self,
         trainer: Any,
         *,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         executor: None | str | Any = None,
         catch: tuple[type[BaseException], ...] = (Exception,),
         max_retries: int = 2,
         heartbeat_interval: float = 30.0,
         grace_period: float | None = None,
         progress: bool = True,
-        timeout: float | None = None,
+        timeout: float | str | None = "auto",
         resources: Mapping[str, Any] | None = None,
         ray_address: str | None = None,
         wait_for_others: bool = True,
@@ -374,10 +381,10 @@ class Study:
         trainer : callable or object with ``train``
             ``train(subset, seed) -> {task: score}`` with a finite score for every
             task of ``subset``. Must be picklable for ``n_jobs > 1`` and Ray.
-        n_jobs : int, default=1
+        n_jobs : int, default=None
             Runs in flight at once. 1 with ``executor=None`` trains in this process;
             more uses a local process pool; -1 means one per CPU (or, for Ray, as
-            many as the cluster holds).
+            many as the cluster holds). None means 1, but -1 with ``executor="ray"``.
         executor : {None, "process", "ray"} or BaseExecutor, default=None
             Where trainers run (see :mod:`adagroup.execution`).
         catch : tuple of exception types, default=(Exception,)
@@ -394,10 +401,15 @@ class Study:
             reaped and retried; default ``4 * heartbeat_interval``.
         progress : bool, default=True
             Show a tqdm bar (done / failed / remaining, ETA) if tqdm is installed.
-        timeout : float, default=None
+        timeout : float, "auto" or None, default="auto"
             Per-run limit in seconds: the run fails with ``TimeoutError`` and is retried.
             In-process, only a soft ``SIGALRM`` interrupt (Python code, POSIX main
             thread); the process and Ray executors also kill a run that ignores it.
+            ``"auto"`` protects a long study from one hung trainer without a guess at
+            run times: with the process or Ray executor, once ``AUTO_TIMEOUT_MIN_RUNS``
+            runs have completed, a run is killed after ``AUTO_TIMEOUT_FACTOR`` times the
+            slowest completed run (and at least ``AUTO_TIMEOUT_FLOOR`` s); in-process it
+            sets no limit. None never times out.
         resources : dict, default=None
             Per-run Ray resources, e.g. ``{"num_gpus": 1}`` (``executor="ray"`` only).
         ray_address : str, default=None
@@ -429,6 +441,8 @@ class Study:
 
         resolve_trainer(trainer)
         grace = 4.0 * heartbeat_interval if grace_period is None else float(grace_period)
+        if n_jobs is None:
+            n_jobs = -1 if executor == "ray" else 1
         ex = make_executor(executor, n_jobs, resources=resources, address=ray_address)
         try:
             loop = _RunLoop(
@@ -462,7 +476,7 @@ class _RunLoop:
         max_retries: int,
         heartbeat_interval: float,
         grace: float,
-        timeout: float | None,
+        timeout: float | str | None,
     ) -> None:
         self.study = study
         self.executor = executor
@@ -472,7 +486,9 @@ class _RunLoop:
         self.heartbeat_interval = heartbeat_interval
         self.grace = grace
         self.timeout = timeout
-        self.inflight: dict[Future[Any], tuple[RunRecord, float | None]] = {}
+        self.durations: list[float] = []  # seconds of the runs completed by this call
+        # run, and its start on this process's monotonic clock
+        self.inflight: dict[Future[Any], tuple[RunRecord, float]] = {}
         self.claimed: RunRecord | None = None  # claimed but not yet in inflight
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -547,14 +563,23 @@ class _RunLoop:
             self.bar.total += len(reaped)
             self.bar.refresh()
 
-    def _submit(self, run: RunRecord) -> None:
-        deadline = None
-        if self.timeout is not None and self.executor.can_kill:
+    def _hard_limit(self) -> float | None:
+        """Seconds after which a run in flight is killed, or None for no limit (yet)."""
+        if not self.executor.can_kill:
+            return None
+        if isinstance(self.timeout, (int, float)):
             # The soft timeout fires first; the kill is for trainers stuck in C code.
-            deadline = time.monotonic() + self.timeout + max(2.0, 0.1 * self.timeout)
-        future = self.executor.submit(self.trainer, run.subset, run.seed, self.timeout)
+            return self.timeout + max(2.0, 0.1 * self.timeout)
+        if self.timeout == "auto" and len(self.durations) >= AUTO_TIMEOUT_MIN_RUNS:
+            return max(AUTO_TIMEOUT_FLOOR, AUTO_TIMEOUT_FACTOR * max(self.durations))
+        return None
+
+    def _submit(self, run: RunRecord) -> None:
+        soft = self.timeout if isinstance(self.timeout, (int, float)) else None
+        start = time.monotonic()
+        future = self.executor.submit(self.trainer, run.subset, run.seed, soft)
         with self.lock:
-            self.inflight[future] = (run, deadline)
+            self.inflight[future] = (run, start)
             self.claimed = None
         if future.done():
             self._record(future)
@@ -564,7 +589,7 @@ class _RunLoop:
             entry = self.inflight.pop(future, None)
         if entry is None:
             return
-        run = entry[0]
+        run, start = entry
         exc: BaseException | None
         if future.cancelled():
             exc = RuntimeError("the run was cancelled by its executor")
@@ -574,6 +599,7 @@ class _RunLoop:
             try:
                 scores = check_scores(future.result(), run.subset)
                 self.study.complete(run, scores)
+                self.durations.append(time.monotonic() - start)
                 self.n_done += 1
                 self._tick()
                 return
@@ -618,13 +644,25 @@ class _RunLoop:
         self._tick()
 
     def _enforce_deadlines(self) -> None:
+        limit = self._hard_limit()
+        if limit is None:
+            return
         now = time.monotonic()
-        for future, (run, deadline) in list(self.inflight.items()):
-            if deadline is not None and now > deadline and not future.done():
+        for future, (run, start) in list(self.inflight.items()):
+            if now - start > limit and not future.done():
                 with self.lock:
                     self.inflight.pop(future, None)
                 self.executor.kill(future)
-                self._fail(run, TimeoutError(f"killed after timeout={self.timeout} s"))
+                if self.timeout == "auto":
+                    why = (
+                        f"killed after {limit:.0f} s by timeout='auto' ({AUTO_TIMEOUT_FACTOR:g} "
+                        f"x the slowest of {len(self.durations)} completed runs, at least "
+                        f"{AUTO_TIMEOUT_FLOOR:g} s); pass a number as timeout (--timeout) to "
+                        "allow longer runs"
+                    )
+                else:
+                    why = f"killed after timeout={self.timeout} s"
+                self._fail(run, TimeoutError(why))
 
     def _abort(self, exc: BaseException) -> None:
         """Leave the store consistent when the loop dies (Ctrl-C or an uncaught error)."""
@@ -693,11 +731,13 @@ def _check_run_args(
             f"The 'max_retries' parameter of Study.run must be an int >= 0. Got {max_retries!r}."
         )
     for name, value in (("heartbeat_interval", heartbeat_interval), ("timeout", timeout)):
-        if value is None and name == "timeout":
+        if name == "timeout" and (value is None or value == "auto"):
             continue
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
             raise ValueError(
-                f"The {name!r} parameter of Study.run must be a number > 0. Got {value!r}."
+                f"The {name!r} parameter of Study.run must be a number > 0"
+                + (", 'auto' or None" if name == "timeout" else "")
+                + f". Got {value!r}."
             )
     if grace_period is not None and (
         not isinstance(grace_period, (int, float)) or not grace_period > heartbeat_interval

@@ -126,12 +126,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--n-subsets", type=int, default=None, help="subsets to plan (default 5 x n_tasks)"
     )
     run.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 per subset (default 1)")
-    group = run.add_mutually_exclusive_group()
-    group.add_argument("--n-jobs", type=int, default=1, help="local worker processes")
-    group.add_argument("--executor", choices=["process", "ray"], default=None)
+    run.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="runs at once (default 1; with --executor: every CPU, or the Ray cluster's capacity)",
+    )
+    run.add_argument("--executor", choices=["process", "ray"], default=None)
+    run.add_argument(
+        "--gpus-per-run", type=float, default=None, help="GPUs each run needs (--executor ray)"
+    )
+    run.add_argument(
+        "--cpus-per-run", type=float, default=None, help="CPUs each run needs (--executor ray)"
+    )
     run.add_argument("--random-state", type=int, default=0, help="seed of the subset plan")
     run.add_argument("--max-retries", type=int, default=2, help="retries per failed run")
-    run.add_argument("--timeout", type=float, default=None, help="per-run limit in seconds")
+    run.add_argument(
+        "--timeout",
+        type=_timeout_arg,
+        default="auto",
+        help="per-run limit in seconds, 'none', or 'auto' (default: with --n-jobs/--executor, "
+        "kill a run after 10 x the slowest completed run, at least 600 s)",
+    )
     run.add_argument("--heartbeat-interval", type=float, default=30.0, help="seconds")
     run.add_argument(
         "--retry-failed",
@@ -178,6 +194,39 @@ def _storage(args: argparse.Namespace) -> str:
     return url
 
 
+def _timeout_arg(text: str) -> float | str | None:
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0, 'auto' or 'none'. Got {text!r}."
+        )
+    return value
+
+
+def _ray_resources(args: argparse.Namespace) -> dict[str, float] | None:
+    """Per-run Ray resources from --gpus-per-run / --cpus-per-run (None if neither)."""
+    given = {"num_gpus": args.gpus_per_run, "num_cpus": args.cpus_per_run}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        return None
+    if args.executor != "ray":
+        raise ValueError(
+            "--gpus-per-run and --cpus-per-run need --executor ray (Ray schedules runs on "
+            f"resources). Got --executor {args.executor}; add --executor ray."
+        )
+    for key, value in given.items():
+        if not value >= 0:
+            flag = "--gpus-per-run" if key == "num_gpus" else "--cpus-per-run"
+            raise ValueError(f"{flag} must be >= 0. Got {value}.")
+    given.setdefault("num_cpus", 1.0)
+    return given
+
+
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -192,6 +241,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
     if args.subset_size < 1:
         raise ValueError(f"--subset-size must be >= 1. Got {args.subset_size}.")
+    resources = _ray_resources(args)
     trainer = load_trainer(args.trainer)
     declared = getattr(trainer, "task_names", None)
     tasks = None
@@ -214,7 +264,10 @@ def run_command(args: argparse.Namespace) -> int:
             ) from None
         study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
     seeds = tuple(range(args.seeds))
-    n_jobs = args.n_jobs if args.executor is None else -1
+    if args.n_jobs is None:
+        n_jobs = 1 if args.executor is None else -1
+    else:
+        n_jobs = args.n_jobs
     if args.retry_failed:
         study.retry_failed()
     # SIGTERM (kill, a scheduler's preemption) then leaves the store as Ctrl-C does.
@@ -244,6 +297,7 @@ def run_command(args: argparse.Namespace) -> int:
                 trainer,
                 n_jobs=n_jobs,
                 executor=args.executor,
+                resources=resources,
                 max_retries=args.max_retries,
                 timeout=args.timeout,
                 heartbeat_interval=args.heartbeat_interval,
