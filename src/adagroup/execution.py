@@ -128,7 +128,7 @@ class InProcessExecutor(BaseExecutor):
         future: Future[Any] = Future()
         try:
             future.set_result(call_trainer(trainer, subset, seed, timeout))
-        except Exception as exc:  # KeyboardInterrupt propagates to the study loop
+        except BaseException as exc:  # noqa: B036 - the study tells Ctrl-C from a trainer's
             future.set_exception(exc)
         return future
 

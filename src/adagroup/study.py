@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -28,11 +29,61 @@ __all__ = ["Study", "load_study", "get_all_study_names"]
 
 _logger = logging.getLogger(__name__)
 
-#: Extra attempts for runs failed by a broken worker pool rather than by their trainer.
+#: Retries of a run whose worker process died under it (a broken pool, a crashed Ray worker).
 INFRA_RETRIES = 3
 
-#: Error text of runs failed by Ctrl-C; such runs are always retried.
+#: Retries of a run reaped because its driver died or stopped heartbeating (``kill -9``,
+#: preemption). Bounded only so that a trainer that kills its own driver cannot loop forever.
+REAP_RETRIES = 10
+
+#: Error text of runs failed by Ctrl-C or SIGTERM of the driver; such runs are always retried.
 INTERRUPTED = "interrupted"
+
+#: Error prefixes of the failures that are not the trainer's (see :func:`failure_kind`).
+STALE = "stale"
+WORKER_DIED = "worker died"
+
+#: Ray exceptions raised when the worker or node under a run died (not the trainer's error).
+_RAY_INFRA_ERRORS = frozenset(
+    {
+        "WorkerCrashedError",
+        "NodeDiedError",
+        "LocalRayletDiedError",
+        "OwnerDiedError",
+        "ObjectLostError",
+        "RaySystemError",
+    }
+)
+
+
+def failure_kind(error: str | None) -> str:
+    """Classify a FAIL run's ``error``: why it failed decides how often it is retried.
+
+    Returns
+    -------
+    kind : {"trainer", "worker", "reaped", "interrupted"}
+        ``"trainer"``: the trainer raised, returned bad scores or timed out (counts
+        against ``max_retries``). ``"worker"``: the worker process died under it
+        (``INFRA_RETRIES``). ``"reaped"``: its driver died or stopped heartbeating
+        (``REAP_RETRIES``). ``"interrupted"``: the driver got Ctrl-C/SIGTERM (always retried).
+    """
+    text = error or ""
+    if text.startswith(INTERRUPTED):
+        return "interrupted"
+    if text.startswith(STALE):
+        return "reaped"
+    if text.startswith(WORKER_DIED) or "BrokenProcessPool" in text:
+        return "worker"
+    return "trainer"
+
+
+def _exception_kind(exc: BaseException) -> str:
+    if isinstance(exc, BrokenExecutor):
+        return "worker"
+    if type(exc).__module__.startswith("ray") and type(exc).__name__ in _RAY_INFRA_ERRORS:
+        return "worker"
+    return "trainer"
+
 
 #: ``timeout="auto"``: once this many runs of a :meth:`Study.run` call have completed, a run
 #: is killed when it has run ``AUTO_TIMEOUT_FACTOR`` times as long as the slowest of them, and
@@ -304,7 +355,9 @@ class Study:
         grace_period : float, default=120.0
             Seconds without heartbeat after which a RUNNING run is considered dead.
         max_retries : int, default=2
-            A reaped run with ``attempt < max_retries`` is re-planned as ``attempt + 1``.
+            Kept for compatibility: a reaped run is not the trainer's failure, so it does
+            not count against ``max_retries``; it is re-planned as ``attempt + 1`` unless
+            it was reaped ``REAP_RETRIES`` times before.
         exclude : iterable of int, default=()
             Run ids never to reap (this worker's own runs in flight).
 
@@ -324,17 +377,48 @@ class Study:
                 continue
             dead = _is_dead_local_worker(r.worker)
             reason = (
-                f"stale: worker {r.worker} exited while RUNNING"
+                f"{STALE}: worker {r.worker} exited while RUNNING (killed; or, if it trained "
+                "in-process, its trainer may have ended it: os._exit, a segfault, the OOM "
+                "killer; run with --n-jobs 2 / executor='process' so that a crashing trainer "
+                "only takes down its worker)"
                 if dead
-                else f"stale: no heartbeat for more than {grace_period:g} s (worker {r.worker})"
+                else f"{STALE}: no heartbeat for more than {grace_period:g} s (worker {r.worker})"
             )
+            retry = self._may_retry(r, "reaped", max_retries)
             try:
-                self.storage.fail_run(run_id, reason, retry=r.attempt < max_retries)
+                self.storage.fail_run(run_id, reason, retry=retry)
             except RunUpdateError:  # finished or reaped by someone else meanwhile
                 continue
+            if not retry:
+                _logger.warning(
+                    "Run %d on %s was reaped %d times; it is not retried again",
+                    run_id,
+                    list(r.subset),
+                    REAP_RETRIES + 1,
+                )
             _logger.warning("Run %d on %s was reaped: %s", run_id, list(r.subset), reason)
             reaped.append(run_id)
         return reaped
+
+    def _may_retry(self, run: RunRecord, kind: str, max_retries: int) -> bool:
+        """Whether a run failing now for ``kind`` (see :func:`failure_kind`) gets a retry.
+
+        Each kind has its own budget, counted over the run's earlier attempts: a
+        ``kill -9`` of the driver does not use up the trainer's ``max_retries``.
+        """
+        if kind == "interrupted":
+            return True
+        limit = {"trainer": max_retries, "worker": INFRA_RETRIES, "reaped": REAP_RETRIES}[kind]
+        seen = 1  # this failure
+        previous = run.retried_from
+        while previous is not None and seen <= limit:
+            try:
+                earlier = self.storage.get_run(previous)
+            except KeyError:  # deleted meanwhile: nothing more to count
+                break
+            seen += failure_kind(earlier.error) == kind
+            previous = earlier.retried_from
+        return seen <= limit
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -391,9 +475,11 @@ class Study:
             Trainer exceptions recorded as FAIL after which the study goes on.
             Any other exception is recorded too, then re-raised.
         max_retries : int, default=2
-            A failed run is retried as a new attempt while ``attempt < max_retries``.
-            Runs failed by Ctrl-C are always retried; runs failed by a broken worker pool
-            get ``INFRA_RETRIES`` attempts beyond ``max_retries``.
+            Retries of a run after failures of its trainer (an exception, bad scores,
+            a timeout). Failures that are not the trainer's have their own budgets (see
+            :func:`failure_kind`): a run whose worker process died gets ``INFRA_RETRIES``
+            retries, a run reaped from a dead driver ``REAP_RETRIES``, and a run
+            interrupted by Ctrl-C or SIGTERM of the driver is always retried.
         heartbeat_interval : float, default=30.0
             Seconds between heartbeats of this worker's RUNNING runs.
         grace_period : float, default=None
@@ -493,6 +579,37 @@ class _RunLoop:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.n_done = self.n_failed = self.n_broken_pool = 0
+        self.signalled: int | None = None  # the signal that interrupts this driver, if any
+
+    def _watch_signals(self) -> dict[int, Any]:
+        """Note SIGINT/SIGTERM of the driver, then let the handlers in place act as before.
+
+        A ``KeyboardInterrupt`` raised by the trainer itself is its own failure, while
+        one from a signal interrupts the study; only the handler can tell them apart.
+        Returns the handlers to restore (none outside the main thread).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous: dict[int, Any] = {}
+
+        def handler(signum: int, frame: Any) -> None:
+            self.signalled = signum
+            before = previous[signum]
+            if callable(before):
+                before(signum, frame)
+            elif before == signal.SIG_DFL:
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            before = signal.getsignal(signum)
+            if before is None or before == signal.SIG_IGN:
+                continue  # not set from Python, or ignored: leave it
+            previous[signum] = before
+            signal.signal(signum, handler)
+        return previous
 
     # heartbeats run in a thread so that they continue while an in-process trainer runs
     def _beat(self) -> None:
@@ -516,6 +633,7 @@ class _RunLoop:
         except BaseException:
             self.executor.shutdown(kill=True)
             raise
+        handlers = self._watch_signals()
         beat = threading.Thread(target=self._beat, name="adagroup-heartbeat", daemon=True)
         beat.start()
         poll = min(1.0, self.heartbeat_interval)
@@ -550,6 +668,8 @@ class _RunLoop:
             self._abort(exc)
             raise
         finally:
+            for signum, before in handlers.items():
+                signal.signal(signum, before)
             self.stop.set()
             beat.join(timeout=5)
             self.bar.close()
@@ -609,23 +729,31 @@ class _RunLoop:
                 _logger.warning("Result of run %d dropped: %s", run.run_id, err)
                 self._tick()
                 return
+        if isinstance(exc, KeyboardInterrupt) and self.signalled:
+            # Ctrl-C/SIGTERM of the driver landed inside an in-process trainer: not its fault.
+            with self.lock:
+                self.claimed = run  # _abort records it as interrupted, with the others
+            raise exc
         self._fail(run, exc)
         if not isinstance(exc, self.catch):
             raise exc
 
-    def _fail(self, run: RunRecord, exc: BaseException, *, always_retry: bool = False) -> None:
-        if always_retry:
-            retry = True
-        elif isinstance(exc, BrokenExecutor):
-            # A pool broken by a neighbour (a killed hung run) is not this run's fault, so it
-            # gets extra attempts; bounded, because a pool that can never start (an unpicklable
-            # trainer, a script without a __main__ guard) would otherwise retry forever.
-            retry = run.attempt < self.max_retries + INFRA_RETRIES
-        else:
-            retry = run.attempt < self.max_retries
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    def _fail(self, run: RunRecord, exc: BaseException) -> None:
+        # A pool broken by a neighbour (a killed hung run) is not this run's fault, so it has
+        # its own budget; bounded, because a pool that can never start (an unpicklable
+        # trainer, a script without a __main__ guard) would otherwise retry forever.
+        kind = _exception_kind(exc)
+        retry = self.study._may_retry(run, kind, self.max_retries)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
+        if kind == "worker":
+            text = f"{WORKER_DIED}: {text}"
+        elif not isinstance(exc, Exception):
+            text = (
+                f"The trainer raised {type(exc).__name__}, which is not an Exception; it is "
+                "recorded as the trainer's failure (retried within max_retries).\n" + text
+            )
         try:
-            new_id = self.study.fail(run, text.strip(), retry=retry)
+            new_id = self.study.fail(run, text, retry=retry)
         except RunUpdateError:  # reaped meanwhile
             return
         self.n_failed += 1
