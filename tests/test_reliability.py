@@ -282,3 +282,21 @@ def test_cli_n_jobs_with_executor_and_per_run_resources(tmp_path, monkeypatch, c
     with pytest.raises(SystemExit):
         main([*base, "--timeout", "-3"])
     assert "'auto' or 'none'" in capsys.readouterr().err
+
+
+def test_load_trainer_does_not_let_local_files_shadow_dependencies(tmp_path):
+    # Regression: the working directory went first on sys.path before SQLAlchemy was
+    # imported, so a local sqlalchemy.py ran instead of the real package.
+    (tmp_path / "sqlalchemy.py").write_text("raise SystemExit('local sqlalchemy.py imported')\n")
+    (tmp_path / "mytrainer.py").write_text(
+        "def train(subset, seed):\n    return {t: 0.5 for t in subset}\n"
+    )
+    env = _env(tmp_path / "calls.txt", 0.0)
+    # -P: like the installed `adagroup` script, do not put the working directory on sys.path.
+    cmd = [sys.executable, "-P", "-m", "adagroup", "study", "run", "--storage", "sqlite:///s.db"]
+    cmd += ["--name", "s", "--tasks", "a,b", "--subset-size", "2", "--trainer", "mytrainer:train"]
+    res = subprocess.run(
+        [*cmd, "--no-progress"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    assert "COMPLETE 3" in res.stdout

@@ -362,3 +362,34 @@ def test_retry_failed_gives_one_more_attempt(storage, count_file):
         _trainers.FlakyTrainer(count_file, fail_first=2, target="d"), progress=False, max_retries=1
     )
     assert study.summary()[RunState.COMPLETE] == 7
+
+
+@pytest.mark.parametrize("bad", [10**400, "0.5", True])
+def test_unusable_scores_fail_the_run_cleanly(bad):
+    # Regression: 10**400 raised OverflowError through the loop and left the run RUNNING;
+    # "0.5" and True were accepted as scores.
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(0,), (1,)])
+    study.run(lambda subset, seed: {t: bad for t in subset}, max_retries=0, progress=False)
+    counts = study.summary()
+    assert counts[RunState.FAIL] == 2 and counts[RunState.RUNNING] == 0
+    assert all("TrainerError" in r.error for r in study.runs(RunState.FAIL))
+
+
+def test_sqlite_file_deleted_mid_study_stops_with_an_error(tmp_path):
+    from adagroup.exceptions import StorageInternalError
+
+    path = tmp_path / "s.db"
+    study = Study("s", f"sqlite:///{path}", tasks=TASKS)
+    study.enqueue(PLAN)
+    calls = []
+
+    def trainer(subset, seed):
+        calls.append(subset)
+        if len(calls) == 3:
+            path.unlink()
+        return _trainers.scores(subset, seed)
+
+    with pytest.raises(StorageInternalError, match="deleted or replaced"):
+        study.run(trainer, progress=False)
+    assert len(calls) == 3

@@ -107,6 +107,9 @@ def test_complete_requires_running(storage, study_id):
         ({"a": 1.0, "b": float("nan")}, "finite"),
         ({"a": 1.0, "b": 2.0, "z": 0.0}, "unexpected"),
         ([1.0, 2.0], "dict"),
+        ({"a": 1.0, "b": 10**400}, "must be a finite float"),  # OverflowError in float()
+        ({"a": "0.5", "b": 1.0}, "Got the str '0.5'"),
+        ({"a": 1.0, "b": True}, "Got the bool True"),
     ],
 )
 def test_complete_rejects_bad_scores_and_keeps_running(storage, study_id, scores, match):
@@ -265,3 +268,19 @@ def test_retry_run_only_newest_fail(storage, study_id):
     assert storage.get_run(new_id).attempt == 1 and storage.get_run(new_id).retried_from == run_id
     with pytest.raises(RunUpdateError, match="newest attempt"):
         storage.retry_run(run_id)
+
+
+def test_deleted_or_replaced_sqlite_file_is_detected(tmp_path):
+    # Regression: deleting the file mid-study went unnoticed; every later result was lost.
+    from adagroup.exceptions import StorageInternalError
+
+    path = tmp_path / "study.db"
+    storage = get_storage(f"sqlite:///{path}")
+    sid = storage.create_study("s", TASKS, True)
+    storage.enqueue_runs(sid, [(("a",), 0)])
+    path.unlink()
+    with pytest.raises(StorageInternalError, match="was deleted or replaced"):
+        storage.claim_run(sid)
+    get_storage(f"sqlite:///{path}")  # a new, empty database at the same path
+    with pytest.raises(StorageInternalError, match="was deleted or replaced"):
+        storage.get_all_runs(sid)

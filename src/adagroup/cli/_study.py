@@ -48,8 +48,12 @@ def load_trainer(spec: str) -> Any:
         raise ValueError(
             f"--trainer must be MODULE:ATTRIBUTE, e.g. mypkg.train:trainer. Got {spec!r}."
         )
+    # The study's own dependencies are imported before the working directory becomes
+    # importable, and it is appended, not prepended: a stray sqlalchemy.py (or numpy.py)
+    # next to the trainer must not replace the real package.
+    _import_study_dependencies()
     if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -75,6 +79,18 @@ def load_trainer(spec: str) -> Any:
             "zero-argument factory returning one."
         )
     return obj
+
+
+def _import_study_dependencies() -> None:
+    import numpy  # noqa: F401
+
+    from .. import execution, study  # noqa: F401
+
+    for name in ("sqlalchemy", "tqdm.auto"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # optional: the study says what to install when it needs them
+            pass
 
 
 def _n_positional(fn: Any) -> int | None:

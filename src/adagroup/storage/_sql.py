@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -166,8 +167,12 @@ class SQLStorage(BaseStorage):
             ) from exc
         self._sqlite = parsed.get_backend_name() == "sqlite"
         self._lock: Any = contextlib.nullcontext()
+        self._file: str | None = None  # a SQLite database file, watched for deletion
+        self._file_id: tuple[int, int] | None = None
         if self._sqlite:
             memory = parsed.database in (None, "", ":memory:")
+            if not memory and not str(parsed.database).startswith("file:"):
+                self._file = os.path.abspath(str(parsed.database))
             if memory:
                 # One shared connection, or each thread would see its own empty database.
                 kwargs.setdefault("poolclass", sa.pool.StaticPool)
@@ -180,6 +185,9 @@ class SQLStorage(BaseStorage):
         if self._sqlite:
             self._configure_sqlite(sa)
         self._init_schema()
+        if self._file is not None:
+            st = os.stat(self._file)
+            self._file_id = (st.st_dev, st.st_ino)
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -231,6 +239,8 @@ class SQLStorage(BaseStorage):
     def _run(self, fn: Callable[[Any], _T], *, write: bool = True) -> _T:
         """Run ``fn(conn)`` in one transaction; retry on lock errors; wrap database errors."""
         sa = _import_sqlalchemy()
+        if self._file_id is not None:
+            self._check_file()
         delay = 0.01
         integrity_errors = 0
         for attempt in range(self.max_retries + 1):
@@ -260,6 +270,25 @@ class SQLStorage(BaseStorage):
                     f"Storage {self!r} failed and the transaction was rolled back: {exc}"
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_file(self) -> None:
+        """Refuse to go on if the SQLite file was deleted or replaced since it was opened.
+
+        Open connections keep writing to a deleted file's inode, so without this check a
+        study "completes" into a file nobody can open again, and new connections would
+        silently start an empty database at the same path.
+        """
+        try:
+            st = os.stat(self._file)  # type: ignore[arg-type]
+            same = (st.st_dev, st.st_ino) == self._file_id
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise StorageInternalError(
+                f"The SQLite file {self._file!r} of {self!r} was deleted or replaced while it "
+                "was in use; results written since then are lost. Restore the file (or start "
+                "over) and run the study again: finished runs in the file are kept."
+            )
 
     def _init_schema(self) -> None:
         sa = _import_sqlalchemy()
