@@ -300,3 +300,49 @@ def test_load_trainer_does_not_let_local_files_shadow_dependencies(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "COMPLETE 3" in res.stdout
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie, exited but not yet reaped, counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pool_workers_die_with_a_killed_driver(tmp_path):
+    # Regression: after kill -9 of `study run --n-jobs 2` its workers trained on for good.
+    url = f"sqlite:///{tmp_path / 'orphans.db'}"
+    calls = tmp_path / "calls.txt"
+    proc = subprocess.Popen(
+        [*_run_cmd(url), "--n-jobs", "2"],
+        env=_env(calls, 30.0),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            if calls.exists():
+                workers = {int(x.rsplit("|", 1)[1]) for x in calls.read_text().splitlines()}
+        assert len(workers) == 2, proc.stderr.read().decode() if proc.poll() is not None else ""
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        for pid in workers:  # only the workers this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

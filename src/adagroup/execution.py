@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
@@ -133,6 +134,45 @@ class InProcessExecutor(BaseExecutor):
         return future
 
 
+#: ``prctl`` option: the signal the kernel sends this process when its parent thread exits.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int, poll: float = 1.0) -> None:
+    """Make this worker process die with the driver that started it.
+
+    Without it, a ``kill -9`` of the driver leaves its pool workers training on (on a
+    GPU: holding memory, writing to the output folder the rerun's workers then use).
+    Linux delivers SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); elsewhere, and
+    as a fallback, a daemon thread kills the worker once its parent pid changes.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the watchdog alone
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent_pid:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watchdog, name="adagroup-parent-watchdog", daemon=True).start()
+
+
+def _init_pool_worker(parent_pid: int) -> None:
+    """Initializer of process-pool workers."""
+    _die_with_parent(parent_pid)
+    # Ctrl-C in a terminal reaches the whole process group; the driver alone handles it
+    # (and then stops its workers), so a KeyboardInterrupt in a worker is the trainer's own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ProcessExecutor(BaseExecutor):
     """A local pool of ``n_jobs`` worker processes (``spawn`` start method).
 
@@ -160,7 +200,10 @@ class ProcessExecutor(BaseExecutor):
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=self.max_workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.max_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_pool_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

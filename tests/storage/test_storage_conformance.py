@@ -284,3 +284,17 @@ def test_deleted_or_replaced_sqlite_file_is_detected(tmp_path):
     get_storage(f"sqlite:///{path}")  # a new, empty database at the same path
     with pytest.raises(StorageInternalError, match="was deleted or replaced"):
         storage.get_all_runs(sid)
+
+
+def test_a_reaped_attempts_late_result_never_lands(storage, study_id):
+    # The worker of a reaped run may still return; its result must not touch the retry.
+    storage.enqueue_runs(study_id, [(("a", "b"), 0)])
+    old = storage.claim_run(study_id, "w1")
+    retry_id = storage.fail_run(old.run_id, "stale: no heartbeat", retry=True)
+    retry = storage.claim_run(study_id, "w2")
+    assert retry.run_id == retry_id
+    with pytest.raises(RunUpdateError, match="FAIL"):
+        storage.complete_run(old.run_id, {"a": 0.0, "b": 0.0})
+    assert storage.get_run(retry_id).state == RunState.RUNNING
+    assert storage.complete_run(retry_id, {"a": 1.0, "b": 2.0}).scores == {"a": 1.0, "b": 2.0}
+    assert storage.get_run(old.run_id).scores == {}
