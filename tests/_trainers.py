@@ -174,3 +174,8 @@ def max_overlap(log_file: str) -> int:
         current += step
         best = max(best, current)
     return best
+
+
+def failing_on_b() -> FlakyTrainer:
+    """Zero-argument factory for the CLI: every subset with task "b" always raises."""
+    return FlakyTrainer(os.environ.get(COUNT_ENV, ""), kind="raise", fail_first=-1, target="b")

@@ -188,7 +188,19 @@ def test_status_json_and_env_storage(tmp_path):
         text=True,
         timeout=60,
     )
-    assert json.loads(res.stdout) == {"WAITING": 0, "RUNNING": 0, "COMPLETE": 4, "FAIL": 0}
+    assert json.loads(res.stdout) == {
+        "WAITING": 0,
+        "RUNNING": 0,
+        "COMPLETE": 4,
+        "FAIL": 0,
+        "plan": {
+            "planned": 4,
+            "complete": 4,
+            "failed_for_good": 0,
+            "unfinished": 0,
+            "replaced_attempts": 0,
+        },
+    }
 
 
 # -- the command line in-process: argument errors -----------------------------------------------
@@ -346,3 +358,37 @@ def test_pool_workers_die_with_a_killed_driver(tmp_path):
         for pid in workers:  # only the workers this test started
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_holes_exit_non_zero_show_in_status_and_warn_in_affinity(tmp_path, monkeypatch, capsys):
+    # Regression: `study run` exited 0 with planned runs FAIL for good, status mixed replaced
+    # attempts with holes, and `study affinity` said nothing about them.
+    import json
+
+    from adagroup.cli import main
+
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setenv(_trainers.COUNT_ENV, str(tmp_path / "calls.txt"))
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    base = ["--storage", url, "--name", "s"]
+    run = ["study", "run", *base, "--tasks", "a,b,c", "--subset-size", "2", "--n-subsets", "3"]
+    run += ["--trainer", "_trainers:failing_on_b", "--no-progress", "--max-retries", "1"]
+    assert main(run) == 1
+    err = capsys.readouterr().err
+    # b, (a, b) and (b, c) fail twice each; a, c and (a, c) complete.
+    assert "3 of 6 planned runs ended FAIL" in err and "--retry-failed" in err
+    assert main(["study", "status", *base, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["FAIL"] == 6
+    assert out["plan"] == {
+        "planned": 6,
+        "complete": 3,
+        "failed_for_good": 3,
+        "unfinished": 0,
+        "replaced_attempts": 3,
+    }
+    assert main(["study", "status", *base]) == 0
+    assert "failed for good" in capsys.readouterr().out
+    assert main(["study", "affinity", *base, "--out", str(tmp_path / "T.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "3 planned runs have no result" in err and "tasks a, b, c" in err

@@ -20,7 +20,7 @@ from .exceptions import (
     StudyNotFoundError,
     TrainerError,
 )
-from .runs import RunRecord, RunState
+from .runs import PlanStatus, RunRecord, RunState
 from .storage import BaseStorage, get_storage
 from .storage._base import check_scores
 from .tasks import TaskSet
@@ -435,6 +435,14 @@ class Study:
     def summary(self) -> dict[RunState, int]:
         """Return the number of runs in each state (every state present)."""
         return self.storage.count_runs(self.study_id)
+
+    def plan_status(self) -> PlanStatus:
+        """Return where the plan stands, judging each ``(subset, seed)`` by its newest attempt.
+
+        Unlike :meth:`summary`, it tells FAIL attempts replaced by a retry from planned
+        runs that ended FAIL for good (holes in the affinity estimate).
+        """
+        return PlanStatus.from_runs(self.runs())
 
     # -- execution ---------------------------------------------------------------------------
 

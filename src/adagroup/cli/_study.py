@@ -331,7 +331,22 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    plan = study.plan_status()
+    if plan.failed:
+        print(
+            f"adagroup study run: {len(plan.failed)} of {plan.planned} planned runs ended FAIL "
+            f"after their retries, so the affinity misses them; the last one with: "
+            f"{_last_line(plan.failed[-1].error)}. Fix the cause, then add --retry-failed to "
+            "give each one more attempt.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _last_line(error: str | None) -> str:
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else "no error recorded"
 
 
 def _run_adaptive(
@@ -389,13 +404,26 @@ def status_command(args: argparse.Namespace) -> int:
 
     study = _load_existing(args)
     counts = study.summary()
+    plan = study.plan_status()
+    plan_counts = {
+        "planned": plan.planned,
+        "complete": plan.complete,
+        "failed_for_good": len(plan.failed),
+        "unfinished": len(plan.unfinished),
+        "replaced_attempts": plan.replaced,
+    }
     if args.json:
-        print(json.dumps({state.name: n for state, n in counts.items()}))
+        print(json.dumps({**{state.name: n for state, n in counts.items()}, "plan": plan_counts}))
         return 0
     total = sum(counts.values())
     print(f"study {study.name}: {len(study.tasks)} tasks, {total} runs")
     for state, n in counts.items():
         print(f"  {state.name:<9}{n:>7}")
+    # FAIL above counts attempts; a failed attempt that a retry replaced is no hole.
+    print(f"plan: {plan.planned} (subset, seed) pairs")
+    for key, n in plan_counts.items():
+        if key != "planned":
+            print(f"  {key.replace('_', ' '):<18}{n:>7}")
     return 0
 
 
@@ -423,6 +451,16 @@ def affinity_command(args: argparse.Namespace) -> int:
         print(
             f"note: {missing} unmeasured entries filled with their row mean "
             "(--no-fill keeps them empty)",
+            file=sys.stderr,
+        )
+    holes = study.plan_status().holes
+    if holes:
+        tasks = sorted({t for r in holes for t in r.subset}, key=study.tasks.names.index)
+        shown = ", ".join(tasks[:10]) + (f" and {len(tasks) - 10} more" if len(tasks) > 10 else "")
+        print(
+            f"warning: {len(holes)} planned runs have no result (FAIL for good or unfinished): "
+            f"entries of tasks {shown} rest on fewer runs than planned. `adagroup study run "
+            "... --retry-failed` trains the failed ones again.",
             file=sys.stderr,
         )
     path = write_affinity(args.out, T, list(study.tasks.names))
