@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import _postgres
 import _trainers
 from adagroup.io import read_affinity
 from adagroup.runs import RunState
@@ -129,9 +130,14 @@ def test_kill_9_then_rerun_loses_and_repeats_nothing(tmp_path):
     np.testing.assert_array_equal(T1, T2)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("n_workers", [2, 4])
-def test_workers_on_one_sqlite_train_each_run_once(tmp_path, n_workers):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_workers_on_one_database_train_each_run_once(tmp_path, n_workers, backend):
+    # PostgreSQL only with $ADAGROUP_TEST_POSTGRES_URL (.ci/run starts a server).
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+    else:
+        url = _postgres.postgres_url()
     calls = tmp_path / "calls.txt"
     env = _env(calls, 0.05)
     procs = [

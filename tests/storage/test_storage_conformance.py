@@ -1,4 +1,4 @@
-"""Every storage backend honours the BaseStorage contract (run over memory and SQLite)."""
+"""Every storage backend honours the BaseStorage contract (memory, SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,21 @@ from adagroup.exceptions import (
 from adagroup.runs import RunState
 from adagroup.storage import BaseStorage, InMemoryStorage, get_storage
 
-STORAGE_MODES = ["memory", "sqlite"]
+STORAGE_MODES = ["memory", "sqlite", "postgresql"]
 TASKS = ("a", "b", "c", "d")
 
 
 @pytest.fixture(params=STORAGE_MODES)
 def storage(request, tmp_path) -> BaseStorage:
     if request.param == "memory":
-        return InMemoryStorage()
-    return get_storage(f"sqlite:///{tmp_path / 'study.db'}")
+        store: BaseStorage = InMemoryStorage()
+    elif request.param == "postgresql":
+        store = get_storage(request.getfixturevalue("postgres_url"))
+    else:
+        store = get_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    yield store
+    if hasattr(store, "dispose"):
+        store.dispose()  # server connections are a limited resource
 
 
 @pytest.fixture

@@ -38,6 +38,9 @@ _logger = logging.getLogger(__name__)
 #: Version of the table layout written by this adagroup. Bump on any schema change.
 SCHEMA_VERSION = 1
 
+#: Key of the PostgreSQL advisory lock that serialises schema creation ("adagroup" in hex).
+_SCHEMA_LOCK_KEY = 0x616461677270
+
 _T = TypeVar("_T")
 _TABLES: dict[str, Any] = {}
 
@@ -295,6 +298,10 @@ class SQLStorage(BaseStorage):
         t = _tables()
 
         def fn(conn: Any) -> None:
+            if self._engine.dialect.name == "postgresql":
+                # Processes starting at once on an empty database would each see no tables
+                # and race to CREATE them (DuplicateTable); one lock orders them.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
             t["metadata"].create_all(conn)
             found = conn.execute(sa.select(sa.func.max(t["schema_version"].c.version))).scalar()
             if found is None:
@@ -311,7 +318,14 @@ class SQLStorage(BaseStorage):
                     f"{SCHEMA_VERSION} and cannot migrate it."
                 )
 
-        self._run(fn)
+        try:
+            self._run(fn)
+        except StorageInternalError as exc:
+            # Other servers: a concurrent first start created the tables between our check
+            # and our CREATE. They exist now, so the second try only reads the version.
+            if "already exists" not in str(exc.__cause__ or exc).lower():
+                raise
+            self._run(fn)
 
     def _db_now(self, conn: Any) -> datetime:
         sa = _import_sqlalchemy()
