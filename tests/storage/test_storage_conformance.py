@@ -304,3 +304,77 @@ def test_a_reaped_attempts_late_result_never_lands(storage, study_id):
     assert storage.get_run(retry_id).state == RunState.RUNNING
     assert storage.complete_run(retry_id, {"a": 1.0, "b": 2.0}).scores == {"a": 1.0, "b": 2.0}
     assert storage.get_run(old.run_id).scores == {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_storage(request, tmp_path):
+    if request.param == "postgresql":
+        store = get_storage(request.getfixturevalue("postgres_url"))
+    else:
+        store = get_storage(f"sqlite:///{tmp_path / 'shared.db'}")
+    yield store
+    store.dispose()
+
+
+def test_planted_and_corrupt_rows_are_skipped_and_reported(sql_storage, caplog):
+    # Regression: a planted ["../../etc/passwd"] row was handed to the trainer, and one row
+    # with a non-JSON subset_key or state=99 broke every `study run` and `status`.
+    sid = sql_storage.create_study("s", TASKS, True)
+    (good,) = sql_storage.enqueue_runs(sid, [(("a",), 0)])
+    planted = [
+        ('["../../etc/passwd"]', 0),
+        ('["zz"]', 0),
+        ("not json", 0),
+        ('["b","a"]', 0),  # real tasks, but not the canonical key
+        ('["c"]', 99),
+    ]
+    with sql_storage._engine.begin() as conn:
+        for key, state in planted:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (study_id, subset_key, seed, attempt, state) "
+                f"VALUES ({sid}, '{key}', 0, 0, {state})"
+            )
+    claimed = sql_storage.claim_run(sid)
+    assert claimed.run_id == good and claimed.subset == ("a",)
+    assert sql_storage.claim_run(sid) is None
+    assert [r.run_id for r in sql_storage.get_all_runs(sid)] == [good]
+    assert sql_storage.count_runs(sid) == {
+        RunState.WAITING: 0,
+        RunState.RUNNING: 1,
+        RunState.COMPLETE: 0,
+        RunState.FAIL: 0,
+    }
+    problems = sorted(sql_storage.invalid_rows.values())
+    assert len(problems) == 5
+    assert any("Unknown tasks ['../../etc/passwd']" in p for p in problems)
+    assert any("is not JSON" in p for p in problems)
+    assert any("not in study task order" in p for p in problems)
+    assert any("state=99" in p for p in problems)
+    assert "invalid row" in caplog.text
+
+
+def test_passwords_in_urls_are_masked_in_errors():
+    from adagroup.exceptions import StorageInternalError
+
+    for url in (
+        "postgresql+nosuchdriver://user:s3cret@localhost/db",  # "Cannot open storage"
+        "postgresql+psycopg://user:s3cret@127.0.0.1:1/db",  # nothing listens on port 1
+    ):
+        with pytest.raises((ValueError, ImportError, StorageInternalError)) as info:
+            get_storage(url)
+        assert "s3cret" not in str(info.value) and "user:***@" in str(info.value)
+
+
+def test_schema_error_masks_the_password(postgres_url):
+    from sqlalchemy.engine import make_url
+
+    get_storage(postgres_url).dispose()
+    store = get_storage(postgres_url)
+    with store._engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE schema_version SET version = 99")
+    store.dispose()
+    password = make_url(postgres_url).password
+    with pytest.raises(SchemaVersionError) as info:
+        get_storage(postgres_url)
+    assert "schema version 99" in str(info.value)
+    assert f":{password}@" not in str(info.value) and ":***@" in str(info.value)

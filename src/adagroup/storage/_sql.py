@@ -7,11 +7,12 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..exceptions import (
     AdagroupError,
@@ -108,6 +109,14 @@ def _tables() -> dict[str, Any]:
     return _TABLES
 
 
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
+
+
+def mask_password(text: str) -> str:
+    """Replace the password of every ``scheme://user:password@host`` in ``text`` by ``***``."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
 def _is_retryable(exc: BaseException) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return any(s in text for s in ("database is locked", "database is busy", "deadlock"))
@@ -165,10 +174,14 @@ class SQLStorage(BaseStorage):
             parsed = sa.engine.make_url(self.url)
         except Exception as exc:
             raise ValueError(
-                f"The 'storage' URL {self.url!r} is not a valid SQLAlchemy URL; use e.g. "
+                f"The 'storage' URL {mask_password(self.url)!r} is not a valid SQLAlchemy URL; "
+                "use e.g. "
                 "'sqlite:///study.db' or 'postgresql+psycopg://user@host/db'."
             ) from exc
         self._sqlite = parsed.get_backend_name() == "sqlite"
+        #: Run id -> why that row was skipped (rows no adagroup could have written).
+        self.invalid_rows: dict[int, str] = {}
+        self._subset_problems: dict[tuple[str, tuple[str, ...]], str | None] = {}
         self._lock: Any = contextlib.nullcontext()
         self._file: str | None = None  # a SQLite database file, watched for deletion
         self._file_id: tuple[int, int] | None = None
@@ -184,7 +197,9 @@ class SQLStorage(BaseStorage):
         try:
             self._engine = sa.create_engine(self.url, **kwargs)
         except Exception as exc:
-            raise ValueError(f"Cannot open storage {self.url!r}: {exc}") from exc
+            raise ValueError(
+                f"Cannot open storage {mask_password(self.url)!r}: {mask_password(str(exc))}"
+            ) from exc
         if self._sqlite:
             self._configure_sqlite(sa)
         self._init_schema()
@@ -266,11 +281,13 @@ class SQLStorage(BaseStorage):
                     delay = min(delay * 2, 1.0)
                     continue
                 raise StorageInternalError(
-                    f"Storage {self!r} failed and the transaction was rolled back: {exc}"
+                    f"Storage {self!r} failed and the transaction was rolled back: "
+                    f"{mask_password(str(exc))}"
                 ) from exc
             except sa.exc.SQLAlchemyError as exc:
                 raise StorageInternalError(
-                    f"Storage {self!r} failed and the transaction was rolled back: {exc}"
+                    f"Storage {self!r} failed and the transaction was rolled back: "
+                    f"{mask_password(str(exc))}"
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -308,13 +325,13 @@ class SQLStorage(BaseStorage):
                 conn.execute(sa.insert(t["schema_version"]).values(version=SCHEMA_VERSION))
             elif found > SCHEMA_VERSION:
                 raise SchemaVersionError(
-                    f"Storage {self.url!r} has schema version {found}, written by a newer "
+                    f"Storage {self!r} has schema version {found}, written by a newer "
                     f"adagroup; this one reads version {SCHEMA_VERSION}. Upgrade adagroup "
                     "(pip install -U adagroup)."
                 )
             elif found < SCHEMA_VERSION:  # pragma: no cover - only one version exists so far
                 raise SchemaVersionError(
-                    f"Storage {self.url!r} has schema version {found}; this adagroup needs "
+                    f"Storage {self!r} has schema version {found}; this adagroup needs "
                     f"{SCHEMA_VERSION} and cannot migrate it."
                 )
 
@@ -346,9 +363,54 @@ class SQLStorage(BaseStorage):
             raise StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
         return row
 
+    def _row_problem(self, row: Any, tasks: tuple[str, ...]) -> str | None:
+        """Why a run row read back cannot be used (None if it can).
+
+        A shared database may hold rows no adagroup wrote: a subset naming a path or an
+        unknown task must never reach a trainer, and one malformed row must not stop
+        every worker and ``status``.
+        """
+        if row.state not in _STATES:
+            return f"state={row.state!r} is not a RunState ({sorted(_STATES)})"
+        memo = (row.subset_key, tasks)
+        if memo not in self._subset_problems:
+            self._subset_problems[memo] = _subset_problem(row.subset_key, tasks)
+        return self._subset_problems[memo]
+
+    def _valid_rows(self, conn: Any, rows: Sequence[Any]) -> list[Any]:
+        """The rows that pass :meth:`_row_problem`; the others are skipped and reported."""
+        if not rows:
+            return []
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+        ids = sorted({r.study_id for r in rows})
+        tasks = {
+            i: tuple(t) if isinstance(t, list) else ()
+            for i, t in conn.execute(
+                sa.select(studies.c.id, studies.c.tasks).where(studies.c.id.in_(ids))
+            )
+        }
+        out = []
+        for r in rows:
+            problem = self._row_problem(r, tasks.get(r.study_id, ()))
+            if problem is None:
+                out.append(r)
+            elif r.id not in self.invalid_rows:
+                self.invalid_rows[r.id] = problem
+                _logger.warning("Skipped run %s of %r, an invalid row: %s", r.id, self, problem)
+        return out
+
+    def _record(self, conn: Any, row: Any) -> RunRecord:
+        """The record of one row, or KeyError if it is invalid."""
+        records = self._records(conn, [row])
+        if not records:
+            raise KeyError(f"Run {row.id} is an invalid row: {self.invalid_rows.get(row.id)}")
+        return records[0]
+
     def _records(self, conn: Any, rows: Sequence[Any]) -> list[RunRecord]:
         sa = _import_sqlalchemy()
         results = _tables()["results"]
+        rows = self._valid_rows(conn, rows)
         scores: dict[int, dict[str, float]] = {}
         done = [r.id for r in rows if r.state == RunState.COMPLETE]
         for i in range(0, len(done), 500):
@@ -526,6 +588,18 @@ class SQLStorage(BaseStorage):
                 row = conn.execute(q).first()
                 if row is None:
                     return None
+                if not self._valid_rows(conn, [self._run_row(conn, row.id)]):
+                    # Never hand a trainer a planted or corrupt row; FAIL it so that no
+                    # worker picks it again (the reason is in invalid_rows and the log).
+                    conn.execute(
+                        sa.update(runs)
+                        .where(runs.c.id == row.id, runs.c.state == int(RunState.WAITING))
+                        .values(
+                            state=int(RunState.FAIL),
+                            error=f"rejected by adagroup: {self.invalid_rows.get(row.id)}",
+                        )
+                    )
+                    continue
                 now = self._db_now(conn)
                 res = conn.execute(
                     sa.update(runs)
@@ -538,7 +612,7 @@ class SQLStorage(BaseStorage):
                     )
                 )
                 if res.rowcount == 1:
-                    return self._records(conn, [self._run_row(conn, row.id)])[0]
+                    return self._record(conn, self._run_row(conn, row.id))
                 # Another worker won this run between our SELECT and UPDATE: take the next.
 
         return self._run(fn)
@@ -578,7 +652,7 @@ class SQLStorage(BaseStorage):
                 sa.insert(t["results"]),
                 [{"run_id": run_id, "task": k, "value": v} for k, v in values.items()],
             )
-            return self._records(conn, [self._run_row(conn, run_id)])[0]
+            return self._record(conn, self._run_row(conn, run_id))
 
         return self._run(fn)
 
@@ -628,9 +702,7 @@ class SQLStorage(BaseStorage):
         return self._run(fn)
 
     def get_run(self, run_id: int) -> RunRecord:
-        return self._run(
-            lambda conn: self._records(conn, [self._run_row(conn, run_id)])[0], write=False
-        )
+        return self._run(lambda conn: self._record(conn, self._run_row(conn, run_id)), write=False)
 
     def get_all_runs(
         self, study_id: int, states: Sequence[RunState] | None = None
@@ -652,14 +724,22 @@ class SQLStorage(BaseStorage):
         runs = _tables()["runs"]
 
         def fn(conn: Any) -> dict[RunState, int]:
+            # Grouped by subset too, so that rows that are skipped elsewhere are not counted.
             q = (
-                sa.select(runs.c.state, sa.func.count())
+                sa.select(runs.c.state, runs.c.subset_key, sa.func.count(), sa.func.min(runs.c.id))
                 .where(runs.c.study_id == study_id)
-                .group_by(runs.c.state)
+                .group_by(runs.c.state, runs.c.subset_key)
             )
+            groups = conn.execute(q).all()
+            keys = [
+                _Row(id=first, study_id=study_id, state=state, subset_key=key)
+                for state, key, _n, first in groups
+            ]
+            valid = {(r.state, r.subset_key) for r in self._valid_rows(conn, keys)}
             counts = dict.fromkeys(RunState, 0)
-            for state, n in conn.execute(q):
-                counts[RunState(state)] = int(n)
+            for state, key, n, _first in groups:
+                if (state, key) in valid:
+                    counts[RunState(state)] += int(n)
             return counts
 
         return self._run(fn, write=False)
@@ -685,6 +765,34 @@ class SQLStorage(BaseStorage):
 
     def now(self) -> datetime:
         return self._run(self._db_now, write=False)
+
+
+_STATES = frozenset(int(s) for s in RunState)
+
+
+class _Row(NamedTuple):
+    id: int
+    study_id: int
+    state: int
+    subset_key: str
+
+
+def _subset_problem(key: Any, tasks: tuple[str, ...]) -> str | None:
+    """Why ``key`` is not the canonical subset key of tasks of the study (None if it is)."""
+    text = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+    try:
+        subset = json.loads(key)
+    except (TypeError, ValueError):
+        return f"subset_key {text} is not JSON"
+    if not isinstance(subset, list) or not all(isinstance(t, str) for t in subset):
+        return f"subset_key {text} is not a JSON list of task names"
+    try:
+        canonical = subset_key(subset, tasks)[1]
+    except ValueError as exc:
+        return f"subset_key {text}: {exc}"
+    if canonical != key:
+        return f"subset_key {text} is not in study task order (expected {canonical!r})"
+    return None
 
 
 def _insert_retry(conn: Any, row: Any) -> int:
