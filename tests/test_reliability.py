@@ -398,3 +398,52 @@ def test_holes_exit_non_zero_show_in_status_and_warn_in_affinity(tmp_path, monke
     assert main(["study", "affinity", *base, "--out", str(tmp_path / "T.csv")]) == 0
     err = capsys.readouterr().err
     assert "3 planned runs have no result" in err and "tasks a, b, c" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_repeated_kill_9_of_a_pool_driver(tmp_path, backend):
+    """The figures of the README's reliability section (run with -m slow -s to see them).
+
+    ``kill -9`` of ``study run --n-jobs 2`` N_KILLS times while it trains, each time
+    checking that its workers die with it, then one rerun to the end: no COMPLETE run lost
+    or trained again, every planned run COMPLETE although max_retries is 0 (kills are not
+    the trainer's failures), and no process left behind.
+    """
+    n_kills = 12
+    url = f"sqlite:///{tmp_path / 'k.db'}" if backend == "sqlite" else _postgres.postgres_url()
+    calls = tmp_path / "calls.txt"
+    cmd = [*_run_cmd(url, n_subsets=20), "--seeds", "2", "--n-jobs", "2", "--max-retries", "0"]
+    orphans = 0
+    seen_complete: dict = {}
+    for _ in range(n_kills):
+        before = _lines(calls)
+        proc = subprocess.Popen(cmd, env=_env(calls, 0.5), stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 90
+        while _lines(calls) < before + 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+        pids = {int(x.rsplit("|", 1)[1]) for x in calls.read_text().splitlines()[before:]}
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        orphans += sum(_alive(p) for p in pids)
+        now = _final_scores(url)
+        assert all(now[k] == v for k, v in seen_complete.items())  # nothing lost or changed
+        seen_complete = now
+    done = subprocess.run(cmd, env=_env(calls, 0.0), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    plan = load_study("s", url).plan_status()
+    trained = _trainers.read_calls(calls)
+    reaped = sum(1 for r in load_study("s", url).runs(RunState.FAIL) if "stale" in r.error)
+    print(
+        f"\n{backend}: {n_kills} kills, {plan.planned} planned runs, {plan.complete} COMPLETE, "
+        f"{len(plan.failed)} FAIL for good, {reaped} reaped and retried, "
+        f"{sum(trained.values())} trainer calls, {orphans} orphan workers"
+    )
+    assert orphans == 0
+    assert plan.complete == plan.planned == 52 and not plan.holes
+    assert all(n <= 1 + n_kills for n in trained.values())
