@@ -190,3 +190,47 @@ def test_ray_missing_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r'pip install "adagroup\[ray\]"'):
         make_executor("ray", 1)
+
+
+_WATCHED_CHILD = """
+import ctypes, os, sys, time
+def no_libc(*args, **kwargs):
+    raise OSError("no prctl here")
+ctypes.CDLL = no_libc  # as on a system without PR_SET_PDEATHSIG: the watchdog alone
+from adagroup.execution import _die_with_parent
+_die_with_parent(os.getppid(), poll=0.05)
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+_PARENT = """
+import subprocess, sys, os
+child = subprocess.Popen(
+    [sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+)
+print(child.stdout.readline().strip(), flush=True)
+os._exit(0)  # dies without waiting for the child
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="parent pids are POSIX")
+def test_watchdog_kills_a_worker_whose_parent_died():
+    import subprocess
+    import sys
+
+    parent = subprocess.run(
+        [sys.executable, "-c", _PARENT, _WATCHED_CHILD], capture_output=True, text=True, timeout=60
+    )
+    child = int(parent.stdout.strip())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the worker outlived its parent by 5 s")
