@@ -205,9 +205,8 @@ time.sleep(60)
 
 _PARENT = """
 import subprocess, sys, os
-child = subprocess.Popen(
-    [sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-)
+out, null = subprocess.PIPE, subprocess.DEVNULL
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=out, stderr=null, text=True)
 print(child.stdout.readline().strip(), flush=True)
 os._exit(0)  # dies without waiting for the child
 """
