@@ -182,6 +182,7 @@ class SQLStorage(BaseStorage):
         #: Run id -> why that row was skipped (rows no adagroup could have written).
         self.invalid_rows: dict[int, str] = {}
         self._subset_problems: dict[tuple[str, tuple[str, ...]], str | None] = {}
+        self._known_tasks: dict[int, tuple[str, ...]] = {}  # study id -> tasks, as last read
         self._lock: Any = contextlib.nullcontext()
         self._file: str | None = None  # a SQLite database file, watched for deletion
         self._file_id: tuple[int, int] | None = None
@@ -379,26 +380,29 @@ class SQLStorage(BaseStorage):
 
     def _valid_rows(self, conn: Any, rows: Sequence[Any]) -> list[Any]:
         """The rows that pass :meth:`_row_problem`; the others are skipped and reported."""
-        if not rows:
-            return []
-        sa = _import_sqlalchemy()
-        studies = _tables()["studies"]
-        ids = sorted({r.study_id for r in rows})
-        tasks = {
-            i: tuple(t) if isinstance(t, list) else ()
-            for i, t in conn.execute(
-                sa.select(studies.c.id, studies.c.tasks).where(studies.c.id.in_(ids))
-            )
-        }
         out = []
         for r in rows:
-            problem = self._row_problem(r, tasks.get(r.study_id, ()))
+            # Task lists only grow, so a subset valid for a cached list is valid now; only
+            # a row that fails is checked again against the stored list.
+            problem = self._row_problem(r, self._known_tasks.get(r.study_id, ()))
+            if problem is not None:
+                problem = self._row_problem(r, self._fetch_tasks(conn, r.study_id))
             if problem is None:
                 out.append(r)
             elif r.id not in self.invalid_rows:
                 self.invalid_rows[r.id] = problem
                 _logger.warning("Skipped run %s of %r, an invalid row: %s", r.id, self, problem)
         return out
+
+    def _fetch_tasks(self, conn: Any, study_id: int) -> tuple[str, ...]:
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+        stored = conn.execute(
+            sa.select(studies.c.tasks).where(studies.c.id == study_id)
+        ).scalar_one_or_none()
+        tasks = tuple(stored) if isinstance(stored, list) else ()
+        self._known_tasks[study_id] = tasks
+        return tasks
 
     def _record(self, conn: Any, row: Any) -> RunRecord:
         """The record of one row, or KeyError if it is invalid."""
@@ -513,6 +517,7 @@ class SQLStorage(BaseStorage):
 
         def fn(conn: Any) -> None:
             self._study_row(conn, study_id)
+            self._known_tasks.pop(study_id, None)  # the id may be reused
             ids = sa.select(t["runs"].c.id).where(t["runs"].c.study_id == study_id)
             conn.execute(sa.delete(t["results"]).where(t["results"].c.run_id.in_(ids)))
             conn.execute(sa.delete(t["runs"]).where(t["runs"].c.study_id == study_id))
@@ -578,7 +583,7 @@ class SQLStorage(BaseStorage):
         def fn(conn: Any) -> RunRecord | None:
             while True:
                 q = (
-                    sa.select(runs.c.id)
+                    sa.select(runs)
                     .where(runs.c.study_id == study_id, runs.c.state == int(RunState.WAITING))
                     .order_by(runs.c.id)
                     .limit(1)
@@ -588,7 +593,7 @@ class SQLStorage(BaseStorage):
                 row = conn.execute(q).first()
                 if row is None:
                     return None
-                if not self._valid_rows(conn, [self._run_row(conn, row.id)]):
+                if not self._valid_rows(conn, [row]):
                     # Never hand a trainer a planted or corrupt row; FAIL it so that no
                     # worker picks it again (the reason is in invalid_rows and the log).
                     conn.execute(
