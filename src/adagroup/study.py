@@ -25,7 +25,7 @@ from .storage import BaseStorage, get_storage
 from .storage._base import check_scores
 from .tasks import TaskSet
 
-__all__ = ["Study", "load_study", "get_all_study_names"]
+__all__ = ["Study", "failure_kind", "get_all_study_names", "load_study"]
 
 _logger = logging.getLogger(__name__)
 
@@ -175,10 +175,12 @@ class Study:
     (WAITING -> RUNNING) so concurrent workers (:meth:`run` in several processes on
     the same storage) never train the same run; finished runs are immutable.
     Failed runs are retried as new attempts (``attempt + 1``, ``retried_from``
-    set), at most ``max_retries`` times. Workers heartbeat their RUNNING runs;
+    set); failures of the trainer at most ``max_retries`` times, and failures that
+    are not its fault (a dead worker or driver, Ctrl-C) within their own budgets
+    (:func:`failure_kind`). Workers heartbeat their RUNNING runs;
     :meth:`reap_stale` fails and retries runs whose heartbeat is older than the
     grace period on the storage clock, or whose worker process on this machine
-    has exited.
+    has exited. :meth:`plan_status` tells which planned runs still lack a result.
 
     Examples
     --------
