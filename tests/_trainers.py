@@ -132,3 +132,50 @@ class PoolKiller:
 
     def __call__(self, subset: tuple[str, ...], seed: int) -> dict[str, float]:
         os._exit(1)
+
+
+class IntervalTrainer:
+    """Appends ``start end pid`` (wall clock) of each call to ``log_file``.
+
+    Each call first waits (up to ``patience`` s) until ``rendezvous`` calls have started, so
+    runs that can overlap do, however slowly workers start; sequential runs wait out the
+    patience and show an overlap of 1.
+    """
+
+    def __init__(self, log_file: str, rendezvous: int = 2, patience: float = 60.0) -> None:
+        self.log_file = log_file
+        self.rendezvous = rendezvous
+        self.patience = patience
+
+    def __call__(self, subset: tuple[str, ...], seed: int) -> dict[str, float]:
+        start = time.time()
+        with open(self.log_file + ".starts", "a") as fh:
+            fh.write(f"{start}\n")
+        while time.time() < start + self.patience:
+            with open(self.log_file + ".starts") as fh:
+                if sum(1 for _ in fh) >= self.rendezvous:
+                    break
+            time.sleep(0.02)
+        time.sleep(0.2)
+        with open(self.log_file, "a") as fh:
+            fh.write(f"{start} {time.time()} {os.getpid()}\n")
+        return scores(subset, seed)
+
+
+def max_overlap(log_file: str) -> int:
+    """Most runs of an :class:`IntervalTrainer` log that were in progress at one instant."""
+    events = []
+    with open(log_file) as fh:
+        for line in fh:
+            start, end, _pid = line.split()
+            events += [(float(start), 1), (float(end), -1)]
+    best = current = 0
+    for _t, step in sorted(events, key=lambda e: (e[0], e[1])):
+        current += step
+        best = max(best, current)
+    return best
+
+
+def failing_on_b() -> FlakyTrainer:
+    """Zero-argument factory for the CLI: every subset with task "b" always raises."""
+    return FlakyTrainer(os.environ.get(COUNT_ENV, ""), kind="raise", fail_first=-1, target="b")

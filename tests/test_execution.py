@@ -100,7 +100,9 @@ def test_a_pool_that_always_breaks_ends_in_bounded_retries(tmp_path):
         study.run(_trainers.PoolKiller(), n_jobs=2, max_retries=1, progress=False)
     summary = study.summary()
     assert summary[RunState.COMPLETE] == 0
-    assert summary[RunState.FAIL] == 1 + INFRA_RETRIES + 1
+    # A worker dying is not the trainer's failure: its own budget, not max_retries.
+    assert summary[RunState.FAIL] == 1 + INFRA_RETRIES
+    assert all(r.error.startswith("worker died: ") for r in study.runs(RunState.FAIL))
     assert all("BrokenProcessPool" in r.error for r in study.runs(RunState.FAIL))
 
 
@@ -126,6 +128,55 @@ def test_ray_local_instance_runs_study(tmp_path, monkeypatch):
         ray.shutdown()
 
 
+def test_ray_capacity_reads_the_cluster_resource_names():
+    # Regression: "num_gpus" was looked up as "GPUS" where Ray reports "GPU", so capacity was 1.
+    from adagroup.execution import ray_capacity
+
+    total = {"CPU": 16.0, "GPU": 4.0, "memory": 64e9, "node:1.2.3.4": 1.0}
+    assert ray_capacity(total, {"num_cpus": 1}) == 16
+    assert ray_capacity(total, {"num_cpus": 1, "num_gpus": 1}) == 4
+    assert ray_capacity(total, {"num_cpus": 2, "num_gpus": 0.5}) == 8
+    assert ray_capacity(total, {"num_cpus": 1, "memory": 16e9}) == 4
+    assert ray_capacity(total, {"num_cpus": 1, "resources": {"TPU": 1}}) == 1
+
+
+@pytest.mark.ray
+def test_ray_runs_overlap_on_n_workers(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    log = str(tmp_path / "intervals.txt")
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]),
+    )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        study = Study("s", tasks=TASKS)
+        study.enqueue([(0,), (1,), (2,), (3,)])
+        summary = study.run(_trainers.IntervalTrainer(log, 2), executor="ray", progress=False)
+        assert summary[RunState.COMPLETE] == 4
+        # n_jobs=-1 took the cluster's 2 CPUs, and two runs really trained at once.
+        assert _trainers.max_overlap(log) == 2
+    finally:
+        ray.shutdown()
+
+
+def test_auto_timeout_kills_a_hung_run_after_the_others_set_the_pace(tmp_path, monkeypatch):
+    import adagroup.study as study_module
+
+    monkeypatch.setattr(study_module, "AUTO_TIMEOUT_MIN_RUNS", 2)
+    monkeypatch.setattr(study_module, "AUTO_TIMEOUT_FLOOR", 1.0)
+    monkeypatch.setattr(study_module, "AUTO_TIMEOUT_FACTOR", 2.0)
+    count_file = str(tmp_path / "calls.txt")
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(1,), (2,), (3,), (0,)])  # the hanging run ("a") comes last
+    start = time.monotonic()
+    study.run(_IgnoresAlarm(count_file), executor="process", n_jobs=1, progress=False)
+    assert time.monotonic() - start < 60
+    (failed,) = study.runs(RunState.FAIL)
+    assert failed.subset == ("a",) and "timeout='auto'" in failed.error
+    assert study.summary()[RunState.COMPLETE] == 4
+
+
 def test_ray_missing_names_the_extra(monkeypatch):
     import builtins
 
@@ -139,3 +190,46 @@ def test_ray_missing_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r'pip install "adagroup\[ray\]"'):
         make_executor("ray", 1)
+
+
+_WATCHED_CHILD = """
+import ctypes, os, sys, time
+def no_libc(*args, **kwargs):
+    raise OSError("no prctl here")
+ctypes.CDLL = no_libc  # as on a system without PR_SET_PDEATHSIG: the watchdog alone
+from adagroup.execution import _die_with_parent
+_die_with_parent(os.getppid(), poll=0.05)
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+_PARENT = """
+import subprocess, sys, os
+out, null = subprocess.PIPE, subprocess.DEVNULL
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=out, stderr=null, text=True)
+print(child.stdout.readline().strip(), flush=True)
+os._exit(0)  # dies without waiting for the child
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="parent pids are POSIX")
+def test_watchdog_kills_a_worker_whose_parent_died():
+    import subprocess
+    import sys
+
+    parent = subprocess.run(
+        [sys.executable, "-c", _PARENT, _WATCHED_CHILD], capture_output=True, text=True, timeout=60
+    )
+    child = int(parent.stdout.strip())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the worker outlived its parent by 5 s")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -160,7 +163,7 @@ def test_uncaught_exception_is_recorded_then_raised(storage, count_file):
 
 
 class _InterruptOnce:
-    """Raises KeyboardInterrupt (as Ctrl-C would) on the first call for subset ('c',)."""
+    """Sends this process SIGINT (Ctrl-C) on the first call for subset ('c',)."""
 
     def __init__(self, count_file):
         self.count_file = count_file
@@ -168,8 +171,73 @@ class _InterruptOnce:
     def __call__(self, subset, seed):
         previous = _trainers.record_call(self.count_file, subset, seed)
         if subset == ("c",) and previous == 0:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)  # the KeyboardInterrupt lands here
         return _trainers.scores(subset, seed)
+
+
+class _RaisesBase:
+    """A trainer that raises a BaseException of its own (not a signal) on every call."""
+
+    def __init__(self, exc_type):
+        self.exc_type = exc_type
+
+    def __call__(self, subset, seed):
+        raise self.exc_type("from the trainer")
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit, BaseException])
+def test_base_exceptions_of_the_trainer_are_its_failures_with_bounded_retries(exc_type):
+    # Regression: they were recorded as "interrupted" and retried forever.
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(0,)])
+    for _ in range(6):
+        with pytest.raises(exc_type, match="from the trainer"):
+            study.run(_RaisesBase(exc_type), max_retries=2, progress=False)
+        if study.summary()[RunState.WAITING] == 0:
+            break
+    runs = study.runs()
+    assert [r.attempt for r in runs] == [0, 1, 2]
+    assert all(r.state == RunState.FAIL for r in runs)
+    assert all(f"raised {exc_type.__name__}" in r.error for r in runs)
+
+
+def test_reaping_a_killed_driver_does_not_use_up_max_retries(storage, count_file):
+    # Regression: three kills of the driver left the run FAIL for good (max_retries=2).
+    from adagroup.study import REAP_RETRIES, worker_id
+
+    study = Study("s", storage, tasks=TASKS)
+    study.enqueue([(0,)])
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = worker_id().rsplit("|", 1)[0] + "|" + proc.stdout.strip()
+    for _ in range(REAP_RETRIES):
+        study.claim(worker=dead)
+        assert len(study.reap_stale(max_retries=0)) == 1
+    assert study.summary()[RunState.WAITING] == 1
+    study.claim(worker=dead)
+    study.reap_stale(max_retries=0)  # the bound: a driver killed REAP_RETRIES + 1 times
+    assert study.summary()[RunState.WAITING] == 0
+    assert "os._exit" in study.runs(RunState.FAIL)[-1].error  # the in-process hint
+
+
+def test_trainer_failures_and_reaps_have_separate_budgets(storage, count_file):
+    from adagroup.study import worker_id
+
+    study = Study("s", storage, tasks=TASKS)
+    study.enqueue([(3,)])
+    run = study.claim(worker="elsewhere|pid:[1]|1")
+    study.fail(run, "RuntimeError: boom", retry=True)  # a trainer failure (attempt 0)
+    run = study.claim(worker=worker_id().rsplit("|", 1)[0] + "|999999999")
+    study.reap_stale(max_retries=1)  # a reap: does not count
+    trainer = _trainers.FlakyTrainer(count_file, fail_first=-1)
+    study.run(trainer, max_retries=1, progress=False)
+    kinds = [r.error.split(":")[0] for r in study.runs()]
+    assert kinds == ["RuntimeError", "stale", "Traceback (most recent call last)"]
 
 
 def test_ctrl_c_leaves_store_consistent_and_resumes(storage, count_file):
@@ -294,3 +362,34 @@ def test_retry_failed_gives_one_more_attempt(storage, count_file):
         _trainers.FlakyTrainer(count_file, fail_first=2, target="d"), progress=False, max_retries=1
     )
     assert study.summary()[RunState.COMPLETE] == 7
+
+
+@pytest.mark.parametrize("bad", [10**400, "0.5", True])
+def test_unusable_scores_fail_the_run_cleanly(bad):
+    # Regression: 10**400 raised OverflowError through the loop and left the run RUNNING;
+    # "0.5" and True were accepted as scores.
+    study = Study("s", tasks=TASKS)
+    study.enqueue([(0,), (1,)])
+    study.run(lambda subset, seed: {t: bad for t in subset}, max_retries=0, progress=False)
+    counts = study.summary()
+    assert counts[RunState.FAIL] == 2 and counts[RunState.RUNNING] == 0
+    assert all("TrainerError" in r.error for r in study.runs(RunState.FAIL))
+
+
+def test_sqlite_file_deleted_mid_study_stops_with_an_error(tmp_path):
+    from adagroup.exceptions import StorageInternalError
+
+    path = tmp_path / "s.db"
+    study = Study("s", f"sqlite:///{path}", tasks=TASKS)
+    study.enqueue(PLAN)
+    calls = []
+
+    def trainer(subset, seed):
+        calls.append(subset)
+        if len(calls) == 3:
+            path.unlink()
+        return _trainers.scores(subset, seed)
+
+    with pytest.raises(StorageInternalError, match="deleted or replaced"):
+        study.run(trainer, progress=False)
+    assert len(calls) == 3

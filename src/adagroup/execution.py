@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
@@ -128,9 +129,48 @@ class InProcessExecutor(BaseExecutor):
         future: Future[Any] = Future()
         try:
             future.set_result(call_trainer(trainer, subset, seed, timeout))
-        except Exception as exc:  # KeyboardInterrupt propagates to the study loop
+        except BaseException as exc:  # noqa: B036 - the study tells Ctrl-C from a trainer's
             future.set_exception(exc)
         return future
+
+
+#: ``prctl`` option: the signal the kernel sends this process when its parent thread exits.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int, poll: float = 1.0) -> None:
+    """Make this worker process die with the driver that started it.
+
+    Without it, a ``kill -9`` of the driver leaves its pool workers training on (on a
+    GPU: holding memory, writing to the output folder the rerun's workers then use).
+    Linux delivers SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); elsewhere, and
+    as a fallback, a daemon thread kills the worker once its parent pid changes.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the watchdog alone
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent_pid:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watchdog, name="adagroup-parent-watchdog", daemon=True).start()
+
+
+def _init_pool_worker(parent_pid: int) -> None:
+    """Initializer of process-pool workers."""
+    _die_with_parent(parent_pid)
+    # Ctrl-C in a terminal reaches the whole process group; the driver alone handles it
+    # (and then stops its workers), so a KeyboardInterrupt in a worker is the trainer's own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ProcessExecutor(BaseExecutor):
@@ -160,7 +200,10 @@ class ProcessExecutor(BaseExecutor):
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=self.max_workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.max_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_pool_worker,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -211,6 +254,34 @@ def _ray_call(trainer: Any, subset: tuple[str, ...], seed: int, timeout: float |
 
 
 _RAY_OPTION_KEYS = ("num_cpus", "num_gpus", "memory", "accelerator_type", "runtime_env")
+#: Task option -> the key under which ``ray.cluster_resources()`` reports that resource.
+_RAY_RESOURCE_NAMES = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+
+
+def ray_capacity(total: Mapping[str, float], options: Mapping[str, Any]) -> int:
+    """How many runs needing ``options`` fit at once in a cluster offering ``total``.
+
+    Parameters
+    ----------
+    total : dict
+        ``ray.cluster_resources()``: ``{"CPU": 8.0, "GPU": 4.0, "memory": ..., custom: n}``.
+    options : dict
+        Per-run task options (``num_cpus``, ``num_gpus``, ``memory``, ``resources``).
+
+    Returns
+    -------
+    capacity : int
+        At least 1 (a run that does not fit yet waits in Ray's queue).
+    """
+    slots = []
+    for key, name in _RAY_RESOURCE_NAMES.items():
+        need = float(options.get(key) or 0)
+        if need > 0:
+            slots.append(float(total.get(name, 0.0)) / need)
+    for key, need in (options.get("resources") or {}).items():
+        if float(need) > 0:
+            slots.append(float(total.get(key, 0.0)) / float(need))
+    return max(1, int(math.floor(min(slots) + 1e-9))) if slots else 1
 
 
 class RayExecutor(BaseExecutor):
@@ -268,15 +339,7 @@ class RayExecutor(BaseExecutor):
         self.max_workers = int(n_jobs) if n_jobs > 0 else self._capacity()
 
     def _capacity(self) -> int:
-        total = self._ray.cluster_resources()
-        slots = []
-        for key in ("num_cpus", "num_gpus"):
-            need = float(self.options.get(key) or 0)
-            if need > 0:
-                slots.append(total.get(key[4:].upper(), 0.0) / need)
-        for key, need in (self.options.get("resources") or {}).items():
-            slots.append(total.get(key, 0.0) / float(need))
-        return max(1, int(math.floor(min(slots)))) if slots else 1
+        return ray_capacity(self._ray.cluster_resources(), self.options)
 
     def prepare(self, trainer: Any) -> Any:
         return self._ray.put(trainer)

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["RunState", "RunRecord"]
+__all__ = ["PlanStatus", "RunState", "RunRecord"]
 
 
 class RunState(enum.IntEnum):
@@ -75,3 +75,54 @@ class RunRecord:
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """Where a study's plan stands: each planned ``(subset, seed)`` judged by its newest attempt.
+
+    :meth:`adagroup.study.Study.summary` counts runs, and a FAIL run there may be an
+    attempt that a retry has since replaced; this counts what the plan still lacks.
+
+    Attributes
+    ----------
+    planned : int
+        Distinct ``(subset, seed)`` pairs planned.
+    complete : int
+        Pairs whose newest attempt is COMPLETE.
+    failed : tuple of RunRecord
+        Newest attempts that are FAIL: no retry is planned, so the pair has no result
+        (``Study.retry_failed`` / ``--retry-failed`` gives each one more attempt).
+    unfinished : tuple of RunRecord
+        Newest attempts still WAITING or RUNNING.
+    replaced : int
+        FAIL attempts that a later attempt of the same pair replaced.
+    """
+
+    planned: int
+    complete: int
+    failed: tuple[RunRecord, ...]
+    unfinished: tuple[RunRecord, ...]
+    replaced: int
+
+    @property
+    def holes(self) -> tuple[RunRecord, ...]:
+        """Newest attempts of every pair without a result (failed, then unfinished)."""
+        return self.failed + self.unfinished
+
+    @classmethod
+    def from_runs(cls, runs: list[RunRecord]) -> PlanStatus:
+        """Build it from every run of a study (any order)."""
+        newest: dict[tuple[tuple[str, ...], int], RunRecord] = {}
+        for r in runs:
+            key = (r.subset, r.seed)
+            if key not in newest or r.run_id > newest[key].run_id:
+                newest[key] = r
+        last = sorted(newest.values(), key=lambda r: r.run_id)
+        return cls(
+            planned=len(last),
+            complete=sum(r.state == RunState.COMPLETE for r in last),
+            failed=tuple(r for r in last if r.state == RunState.FAIL),
+            unfinished=tuple(r for r in last if not r.state.is_finished()),
+            replaced=len(runs) - len(last),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -19,20 +20,77 @@ from .exceptions import (
     StudyNotFoundError,
     TrainerError,
 )
-from .runs import RunRecord, RunState
+from .runs import PlanStatus, RunRecord, RunState
 from .storage import BaseStorage, get_storage
 from .storage._base import check_scores
 from .tasks import TaskSet
 
-__all__ = ["Study", "load_study", "get_all_study_names"]
+__all__ = ["Study", "failure_kind", "get_all_study_names", "load_study"]
 
 _logger = logging.getLogger(__name__)
 
-#: Extra attempts for runs failed by a broken worker pool rather than by their trainer.
+#: Retries of a run whose worker process died under it (a broken pool, a crashed Ray worker).
 INFRA_RETRIES = 3
 
-#: Error text of runs failed by Ctrl-C; such runs are always retried.
+#: Retries of a run reaped because its driver died or stopped heartbeating (``kill -9``,
+#: preemption). Bounded only so that a trainer that kills its own driver cannot loop forever.
+REAP_RETRIES = 10
+
+#: Error text of runs failed by Ctrl-C or SIGTERM of the driver; such runs are always retried.
 INTERRUPTED = "interrupted"
+
+#: Error prefixes of the failures that are not the trainer's (see :func:`failure_kind`).
+STALE = "stale"
+WORKER_DIED = "worker died"
+
+#: Ray exceptions raised when the worker or node under a run died (not the trainer's error).
+_RAY_INFRA_ERRORS = frozenset(
+    {
+        "WorkerCrashedError",
+        "NodeDiedError",
+        "LocalRayletDiedError",
+        "OwnerDiedError",
+        "ObjectLostError",
+        "RaySystemError",
+    }
+)
+
+
+def failure_kind(error: str | None) -> str:
+    """Classify a FAIL run's ``error``: why it failed decides how often it is retried.
+
+    Returns
+    -------
+    kind : {"trainer", "worker", "reaped", "interrupted"}
+        ``"trainer"``: the trainer raised, returned bad scores or timed out (counts
+        against ``max_retries``). ``"worker"``: the worker process died under it
+        (``INFRA_RETRIES``). ``"reaped"``: its driver died or stopped heartbeating
+        (``REAP_RETRIES``). ``"interrupted"``: the driver got Ctrl-C/SIGTERM (always retried).
+    """
+    text = error or ""
+    if text.startswith(INTERRUPTED):
+        return "interrupted"
+    if text.startswith(STALE):
+        return "reaped"
+    if text.startswith(WORKER_DIED) or "BrokenProcessPool" in text:
+        return "worker"
+    return "trainer"
+
+
+def _exception_kind(exc: BaseException) -> str:
+    if isinstance(exc, BrokenExecutor):
+        return "worker"
+    if type(exc).__module__.startswith("ray") and type(exc).__name__ in _RAY_INFRA_ERRORS:
+        return "worker"
+    return "trainer"
+
+
+#: ``timeout="auto"``: once this many runs of a :meth:`Study.run` call have completed, a run
+#: is killed when it has run ``AUTO_TIMEOUT_FACTOR`` times as long as the slowest of them, and
+#: at least ``AUTO_TIMEOUT_FLOOR`` seconds (executors that can kill a run only).
+AUTO_TIMEOUT_MIN_RUNS = 3
+AUTO_TIMEOUT_FACTOR = 10.0
+AUTO_TIMEOUT_FLOOR = 600.0
 
 
 def _pid_namespace() -> str:
@@ -117,10 +175,12 @@ class Study:
     (WAITING -> RUNNING) so concurrent workers (:meth:`run` in several processes on
     the same storage) never train the same run; finished runs are immutable.
     Failed runs are retried as new attempts (``attempt + 1``, ``retried_from``
-    set), at most ``max_retries`` times. Workers heartbeat their RUNNING runs;
+    set); failures of the trainer at most ``max_retries`` times, and failures that
+    are not its fault (a dead worker or driver, Ctrl-C) within their own budgets
+    (:func:`failure_kind`). Workers heartbeat their RUNNING runs;
     :meth:`reap_stale` fails and retries runs whose heartbeat is older than the
     grace period on the storage clock, or whose worker process on this machine
-    has exited.
+    has exited. :meth:`plan_status` tells which planned runs still lack a result.
 
     Examples
     --------
@@ -297,7 +357,9 @@ class Study:
         grace_period : float, default=120.0
             Seconds without heartbeat after which a RUNNING run is considered dead.
         max_retries : int, default=2
-            A reaped run with ``attempt < max_retries`` is re-planned as ``attempt + 1``.
+            Kept for compatibility: a reaped run is not the trainer's failure, so it does
+            not count against ``max_retries``; it is re-planned as ``attempt + 1`` unless
+            it was reaped ``REAP_RETRIES`` times before.
         exclude : iterable of int, default=()
             Run ids never to reap (this worker's own runs in flight).
 
@@ -317,17 +379,48 @@ class Study:
                 continue
             dead = _is_dead_local_worker(r.worker)
             reason = (
-                f"stale: worker {r.worker} exited while RUNNING"
+                f"{STALE}: worker {r.worker} exited while RUNNING (killed; or, if it trained "
+                "in-process, its trainer may have ended it: os._exit, a segfault, the OOM "
+                "killer; run with --n-jobs 2 / executor='process' so that a crashing trainer "
+                "only takes down its worker)"
                 if dead
-                else f"stale: no heartbeat for more than {grace_period:g} s (worker {r.worker})"
+                else f"{STALE}: no heartbeat for more than {grace_period:g} s (worker {r.worker})"
             )
+            retry = self._may_retry(r, "reaped", max_retries)
             try:
-                self.storage.fail_run(run_id, reason, retry=r.attempt < max_retries)
+                self.storage.fail_run(run_id, reason, retry=retry)
             except RunUpdateError:  # finished or reaped by someone else meanwhile
                 continue
+            if not retry:
+                _logger.warning(
+                    "Run %d on %s was reaped %d times; it is not retried again",
+                    run_id,
+                    list(r.subset),
+                    REAP_RETRIES + 1,
+                )
             _logger.warning("Run %d on %s was reaped: %s", run_id, list(r.subset), reason)
             reaped.append(run_id)
         return reaped
+
+    def _may_retry(self, run: RunRecord, kind: str, max_retries: int) -> bool:
+        """Whether a run failing now for ``kind`` (see :func:`failure_kind`) gets a retry.
+
+        Each kind has its own budget, counted over the run's earlier attempts: a
+        ``kill -9`` of the driver does not use up the trainer's ``max_retries``.
+        """
+        if kind == "interrupted":
+            return True
+        limit = {"trainer": max_retries, "worker": INFRA_RETRIES, "reaped": REAP_RETRIES}[kind]
+        seen = 1  # this failure
+        previous = run.retried_from
+        while previous is not None and seen <= limit:
+            try:
+                earlier = self.storage.get_run(previous)
+            except KeyError:  # deleted meanwhile: nothing more to count
+                break
+            seen += failure_kind(earlier.error) == kind
+            previous = earlier.retried_from
+        return seen <= limit
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -345,20 +438,28 @@ class Study:
         """Return the number of runs in each state (every state present)."""
         return self.storage.count_runs(self.study_id)
 
+    def plan_status(self) -> PlanStatus:
+        """Return where the plan stands, judging each ``(subset, seed)`` by its newest attempt.
+
+        Unlike :meth:`summary`, it tells FAIL attempts replaced by a retry from planned
+        runs that ended FAIL for good (holes in the affinity estimate).
+        """
+        return PlanStatus.from_runs(self.runs())
+
     # -- execution ---------------------------------------------------------------------------
 
     def run(
         self,
         trainer: Any,
         *,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         executor: None | str | Any = None,
         catch: tuple[type[BaseException], ...] = (Exception,),
         max_retries: int = 2,
         heartbeat_interval: float = 30.0,
         grace_period: float | None = None,
         progress: bool = True,
-        timeout: float | None = None,
+        timeout: float | str | None = "auto",
         resources: Mapping[str, Any] | None = None,
         ray_address: str | None = None,
         wait_for_others: bool = True,
@@ -374,19 +475,21 @@ class Study:
         trainer : callable or object with ``train``
             ``train(subset, seed) -> {task: score}`` with a finite score for every
             task of ``subset``. Must be picklable for ``n_jobs > 1`` and Ray.
-        n_jobs : int, default=1
+        n_jobs : int, default=None
             Runs in flight at once. 1 with ``executor=None`` trains in this process;
             more uses a local process pool; -1 means one per CPU (or, for Ray, as
-            many as the cluster holds).
+            many as the cluster holds). None means 1, but -1 with ``executor="ray"``.
         executor : {None, "process", "ray"} or BaseExecutor, default=None
             Where trainers run (see :mod:`adagroup.execution`).
         catch : tuple of exception types, default=(Exception,)
             Trainer exceptions recorded as FAIL after which the study goes on.
             Any other exception is recorded too, then re-raised.
         max_retries : int, default=2
-            A failed run is retried as a new attempt while ``attempt < max_retries``.
-            Runs failed by Ctrl-C are always retried; runs failed by a broken worker pool
-            get ``INFRA_RETRIES`` attempts beyond ``max_retries``.
+            Retries of a run after failures of its trainer (an exception, bad scores,
+            a timeout). Failures that are not the trainer's have their own budgets (see
+            :func:`failure_kind`): a run whose worker process died gets ``INFRA_RETRIES``
+            retries, a run reaped from a dead driver ``REAP_RETRIES``, and a run
+            interrupted by Ctrl-C or SIGTERM of the driver is always retried.
         heartbeat_interval : float, default=30.0
             Seconds between heartbeats of this worker's RUNNING runs.
         grace_period : float, default=None
@@ -394,10 +497,15 @@ class Study:
             reaped and retried; default ``4 * heartbeat_interval``.
         progress : bool, default=True
             Show a tqdm bar (done / failed / remaining, ETA) if tqdm is installed.
-        timeout : float, default=None
+        timeout : float, "auto" or None, default="auto"
             Per-run limit in seconds: the run fails with ``TimeoutError`` and is retried.
             In-process, only a soft ``SIGALRM`` interrupt (Python code, POSIX main
             thread); the process and Ray executors also kill a run that ignores it.
+            ``"auto"`` protects a long study from one hung trainer without a guess at
+            run times: with the process or Ray executor, once ``AUTO_TIMEOUT_MIN_RUNS``
+            runs have completed, a run is killed after ``AUTO_TIMEOUT_FACTOR`` times the
+            slowest completed run (and at least ``AUTO_TIMEOUT_FLOOR`` s); in-process it
+            sets no limit. None never times out.
         resources : dict, default=None
             Per-run Ray resources, e.g. ``{"num_gpus": 1}`` (``executor="ray"`` only).
         ray_address : str, default=None
@@ -429,6 +537,8 @@ class Study:
 
         resolve_trainer(trainer)
         grace = 4.0 * heartbeat_interval if grace_period is None else float(grace_period)
+        if n_jobs is None:
+            n_jobs = -1 if executor == "ray" else 1
         ex = make_executor(executor, n_jobs, resources=resources, address=ray_address)
         try:
             loop = _RunLoop(
@@ -462,7 +572,7 @@ class _RunLoop:
         max_retries: int,
         heartbeat_interval: float,
         grace: float,
-        timeout: float | None,
+        timeout: float | str | None,
     ) -> None:
         self.study = study
         self.executor = executor
@@ -472,11 +582,44 @@ class _RunLoop:
         self.heartbeat_interval = heartbeat_interval
         self.grace = grace
         self.timeout = timeout
-        self.inflight: dict[Future[Any], tuple[RunRecord, float | None]] = {}
+        self.durations: list[float] = []  # seconds of the runs completed by this call
+        # run, and its start on this process's monotonic clock
+        self.inflight: dict[Future[Any], tuple[RunRecord, float]] = {}
         self.claimed: RunRecord | None = None  # claimed but not yet in inflight
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.n_done = self.n_failed = self.n_broken_pool = 0
+        self.signalled: int | None = None  # the signal that interrupts this driver, if any
+
+    def _watch_signals(self) -> dict[int, Any]:
+        """Note SIGINT/SIGTERM of the driver, then let the handlers in place act as before.
+
+        A ``KeyboardInterrupt`` raised by the trainer itself is its own failure, while
+        one from a signal interrupts the study; only the handler can tell them apart.
+        Returns the handlers to restore (none outside the main thread).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous: dict[int, Any] = {}
+
+        def handler(signum: int, frame: Any) -> None:
+            self.signalled = signum
+            before = previous[signum]
+            if callable(before):
+                before(signum, frame)
+            elif before == signal.SIG_DFL:
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            before = signal.getsignal(signum)
+            if before is None or before == signal.SIG_IGN:
+                continue  # not set from Python, or ignored: leave it
+            previous[signum] = before
+            signal.signal(signum, handler)
+        return previous
 
     # heartbeats run in a thread so that they continue while an in-process trainer runs
     def _beat(self) -> None:
@@ -500,6 +643,7 @@ class _RunLoop:
         except BaseException:
             self.executor.shutdown(kill=True)
             raise
+        handlers = self._watch_signals()
         beat = threading.Thread(target=self._beat, name="adagroup-heartbeat", daemon=True)
         beat.start()
         poll = min(1.0, self.heartbeat_interval)
@@ -534,6 +678,8 @@ class _RunLoop:
             self._abort(exc)
             raise
         finally:
+            for signum, before in handlers.items():
+                signal.signal(signum, before)
             self.stop.set()
             beat.join(timeout=5)
             self.bar.close()
@@ -547,14 +693,23 @@ class _RunLoop:
             self.bar.total += len(reaped)
             self.bar.refresh()
 
-    def _submit(self, run: RunRecord) -> None:
-        deadline = None
-        if self.timeout is not None and self.executor.can_kill:
+    def _hard_limit(self) -> float | None:
+        """Seconds after which a run in flight is killed, or None for no limit (yet)."""
+        if not self.executor.can_kill:
+            return None
+        if isinstance(self.timeout, (int, float)):
             # The soft timeout fires first; the kill is for trainers stuck in C code.
-            deadline = time.monotonic() + self.timeout + max(2.0, 0.1 * self.timeout)
-        future = self.executor.submit(self.trainer, run.subset, run.seed, self.timeout)
+            return self.timeout + max(2.0, 0.1 * self.timeout)
+        if self.timeout == "auto" and len(self.durations) >= AUTO_TIMEOUT_MIN_RUNS:
+            return max(AUTO_TIMEOUT_FLOOR, AUTO_TIMEOUT_FACTOR * max(self.durations))
+        return None
+
+    def _submit(self, run: RunRecord) -> None:
+        soft = self.timeout if isinstance(self.timeout, (int, float)) else None
+        start = time.monotonic()
+        future = self.executor.submit(self.trainer, run.subset, run.seed, soft)
         with self.lock:
-            self.inflight[future] = (run, deadline)
+            self.inflight[future] = (run, start)
             self.claimed = None
         if future.done():
             self._record(future)
@@ -564,7 +719,7 @@ class _RunLoop:
             entry = self.inflight.pop(future, None)
         if entry is None:
             return
-        run = entry[0]
+        run, start = entry
         exc: BaseException | None
         if future.cancelled():
             exc = RuntimeError("the run was cancelled by its executor")
@@ -574,6 +729,7 @@ class _RunLoop:
             try:
                 scores = check_scores(future.result(), run.subset)
                 self.study.complete(run, scores)
+                self.durations.append(time.monotonic() - start)
                 self.n_done += 1
                 self._tick()
                 return
@@ -583,23 +739,31 @@ class _RunLoop:
                 _logger.warning("Result of run %d dropped: %s", run.run_id, err)
                 self._tick()
                 return
+        if isinstance(exc, KeyboardInterrupt) and self.signalled:
+            # Ctrl-C/SIGTERM of the driver landed inside an in-process trainer: not its fault.
+            with self.lock:
+                self.claimed = run  # _abort records it as interrupted, with the others
+            raise exc
         self._fail(run, exc)
         if not isinstance(exc, self.catch):
             raise exc
 
-    def _fail(self, run: RunRecord, exc: BaseException, *, always_retry: bool = False) -> None:
-        if always_retry:
-            retry = True
-        elif isinstance(exc, BrokenExecutor):
-            # A pool broken by a neighbour (a killed hung run) is not this run's fault, so it
-            # gets extra attempts; bounded, because a pool that can never start (an unpicklable
-            # trainer, a script without a __main__ guard) would otherwise retry forever.
-            retry = run.attempt < self.max_retries + INFRA_RETRIES
-        else:
-            retry = run.attempt < self.max_retries
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    def _fail(self, run: RunRecord, exc: BaseException) -> None:
+        # A pool broken by a neighbour (a killed hung run) is not this run's fault, so it has
+        # its own budget; bounded, because a pool that can never start (an unpicklable
+        # trainer, a script without a __main__ guard) would otherwise retry forever.
+        kind = _exception_kind(exc)
+        retry = self.study._may_retry(run, kind, self.max_retries)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
+        if kind == "worker":
+            text = f"{WORKER_DIED}: {text}"
+        elif not isinstance(exc, Exception):
+            text = (
+                f"The trainer raised {type(exc).__name__}, which is not an Exception; it is "
+                "recorded as the trainer's failure (retried within max_retries).\n" + text
+            )
         try:
-            new_id = self.study.fail(run, text.strip(), retry=retry)
+            new_id = self.study.fail(run, text, retry=retry)
         except RunUpdateError:  # reaped meanwhile
             return
         self.n_failed += 1
@@ -618,13 +782,25 @@ class _RunLoop:
         self._tick()
 
     def _enforce_deadlines(self) -> None:
+        limit = self._hard_limit()
+        if limit is None:
+            return
         now = time.monotonic()
-        for future, (run, deadline) in list(self.inflight.items()):
-            if deadline is not None and now > deadline and not future.done():
+        for future, (run, start) in list(self.inflight.items()):
+            if now - start > limit and not future.done():
                 with self.lock:
                     self.inflight.pop(future, None)
                 self.executor.kill(future)
-                self._fail(run, TimeoutError(f"killed after timeout={self.timeout} s"))
+                if self.timeout == "auto":
+                    why = (
+                        f"killed after {limit:.0f} s by timeout='auto' ({AUTO_TIMEOUT_FACTOR:g} "
+                        f"x the slowest of {len(self.durations)} completed runs, at least "
+                        f"{AUTO_TIMEOUT_FLOOR:g} s); pass a number as timeout (--timeout) to "
+                        "allow longer runs"
+                    )
+                else:
+                    why = f"killed after timeout={self.timeout} s"
+                self._fail(run, TimeoutError(why))
 
     def _abort(self, exc: BaseException) -> None:
         """Leave the store consistent when the loop dies (Ctrl-C or an uncaught error)."""
@@ -693,11 +869,13 @@ def _check_run_args(
             f"The 'max_retries' parameter of Study.run must be an int >= 0. Got {max_retries!r}."
         )
     for name, value in (("heartbeat_interval", heartbeat_interval), ("timeout", timeout)):
-        if value is None and name == "timeout":
+        if name == "timeout" and (value is None or value == "auto"):
             continue
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
             raise ValueError(
-                f"The {name!r} parameter of Study.run must be a number > 0. Got {value!r}."
+                f"The {name!r} parameter of Study.run must be a number > 0"
+                + (", 'auto' or None" if name == "timeout" else "")
+                + f". Got {value!r}."
             )
     if grace_period is not None and (
         not isinstance(grace_period, (int, float)) or not grace_period > heartbeat_interval

@@ -13,7 +13,8 @@ TRAINER = """
 from adagroup.trainers.planted import PlantedTrainer
 
 trainer = PlantedTrainer(
-    [0, 1, 2] * 6, noise=0.05, scale=(1e-2, 1e2), random_state=1, calls_path={calls!r}
+    [0, 1, 2] * 4, noise=0.1, scale=(1e-2, 1e2), greater_is_better=False, random_state=1,
+    calls_path={calls!r},
 )
 """
 
@@ -46,6 +47,7 @@ def test_adaptive_run_groups_and_resumes(tmp_path, planted, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "AdaGroup: 3 groups from" in out
+    assert "every task stable at confidence 0.9" in out and "task stability" in out
     line = next(x for x in out.splitlines() if x.startswith("AdaGroup:"))
     groups = [set(g.split(",")) for g in line.rsplit(": ", 1)[1].split(" | ")]
     truth = [
@@ -67,13 +69,46 @@ def test_adaptive_run_groups_and_resumes(tmp_path, planted, capsys):
     assert line in capsys.readouterr().out
 
 
-def test_adaptive_bad_batch_size_is_one_line_error(tmp_path, planted, capsys):
-    url = f"sqlite:///{tmp_path / 'bad.db'}"
+def test_adaptive_json_has_groups_stability_coassignment_and_certificate(
+    tmp_path, planted, capsys
+):
+    from planted_cli_trainer import trainer
+
+    url = f"sqlite:///{tmp_path / 'j.db'}"
     args = [
-        "study", "run", "--storage", url, "--name", "bad", "--tasks", "t00,t01,t02",
-        "--trainer", "planted_cli_trainer:trainer", "--adaptive", "--batch-size", "0",
-        "--no-progress",
+        "study", "run", "--storage", url, "--name", "j",
+        "--trainer", "planted_cli_trainer:trainer", "--adaptive", "--batch-size", "6",
+        "--budget", "60", "--confidence", "0.8", "--json",
+    ]  # fmt: skip
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["k"] == len(payload["groups"]) == 3
+    assert payload["n_runs"] <= 60 and payload["confidence"] == 0.8
+    assert payload["stopped_because"] in ("stable", "budget")
+    assert set(payload["stability"]) == set(trainer.task_names)
+    assert all(set(p) == {"tasks", "probability"} for p in payload["coassignment"])
+    assert payload["certificate"] in ("rigorous", "exact", "lanczos")
+    assert payload["runs"]["COMPLETE"] == payload["n_runs"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--adaptive", "--batch-size", "0"], "--batch-size must be an int >= 1 for --adaptive"),
+        (["--adaptive", "--confidence", "1.5"], "--confidence must be in (0, 1]"),
+        (["--adaptive", "--budget", "0"], "--budget must be >= 1"),
+        (["--budget", "50"], "--budget applies to AdaGroup only: add --adaptive"),
+    ],
+)
+def test_adaptive_bad_flags_are_one_line_errors_before_anything_is_written(
+    tmp_path, planted, capsys, extra, message
+):
+    db = tmp_path / "bad.db"
+    args = [
+        "study", "run", "--storage", f"sqlite:///{db}", "--name", "bad", "--tasks",
+        "t00,t01,t02", "--trainer", "planted_cli_trainer:trainer", "--no-progress", *extra,
     ]  # fmt: skip
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "'batch_size' parameter of AdaGroup" in err and _n_lines(planted) == 0
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert _n_lines(planted) == 0 and not db.exists()

@@ -1,4 +1,4 @@
-"""Every storage backend honours the BaseStorage contract (run over memory and SQLite)."""
+"""Every storage backend honours the BaseStorage contract (memory, SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,21 @@ from adagroup.exceptions import (
 from adagroup.runs import RunState
 from adagroup.storage import BaseStorage, InMemoryStorage, get_storage
 
-STORAGE_MODES = ["memory", "sqlite"]
+STORAGE_MODES = ["memory", "sqlite", "postgresql"]
 TASKS = ("a", "b", "c", "d")
 
 
 @pytest.fixture(params=STORAGE_MODES)
 def storage(request, tmp_path) -> BaseStorage:
     if request.param == "memory":
-        return InMemoryStorage()
-    return get_storage(f"sqlite:///{tmp_path / 'study.db'}")
+        store: BaseStorage = InMemoryStorage()
+    elif request.param == "postgresql":
+        store = get_storage(request.getfixturevalue("postgres_url"))
+    else:
+        store = get_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    yield store
+    if hasattr(store, "dispose"):
+        store.dispose()  # server connections are a limited resource
 
 
 @pytest.fixture
@@ -107,6 +113,9 @@ def test_complete_requires_running(storage, study_id):
         ({"a": 1.0, "b": float("nan")}, "finite"),
         ({"a": 1.0, "b": 2.0, "z": 0.0}, "unexpected"),
         ([1.0, 2.0], "dict"),
+        ({"a": 1.0, "b": 10**400}, "must be a finite float"),  # OverflowError in float()
+        ({"a": "0.5", "b": 1.0}, "Got the str '0.5'"),
+        ({"a": 1.0, "b": True}, "Got the bool True"),
     ],
 )
 def test_complete_rejects_bad_scores_and_keeps_running(storage, study_id, scores, match):
@@ -265,3 +274,107 @@ def test_retry_run_only_newest_fail(storage, study_id):
     assert storage.get_run(new_id).attempt == 1 and storage.get_run(new_id).retried_from == run_id
     with pytest.raises(RunUpdateError, match="newest attempt"):
         storage.retry_run(run_id)
+
+
+def test_deleted_or_replaced_sqlite_file_is_detected(tmp_path):
+    # Regression: deleting the file mid-study went unnoticed; every later result was lost.
+    from adagroup.exceptions import StorageInternalError
+
+    path = tmp_path / "study.db"
+    storage = get_storage(f"sqlite:///{path}")
+    sid = storage.create_study("s", TASKS, True)
+    storage.enqueue_runs(sid, [(("a",), 0)])
+    path.unlink()
+    with pytest.raises(StorageInternalError, match="was deleted or replaced"):
+        storage.claim_run(sid)
+    get_storage(f"sqlite:///{path}")  # a new, empty database at the same path
+    with pytest.raises(StorageInternalError, match="was deleted or replaced"):
+        storage.get_all_runs(sid)
+
+
+def test_a_reaped_attempts_late_result_never_lands(storage, study_id):
+    # The worker of a reaped run may still return; its result must not touch the retry.
+    storage.enqueue_runs(study_id, [(("a", "b"), 0)])
+    old = storage.claim_run(study_id, "w1")
+    retry_id = storage.fail_run(old.run_id, "stale: no heartbeat", retry=True)
+    retry = storage.claim_run(study_id, "w2")
+    assert retry.run_id == retry_id
+    with pytest.raises(RunUpdateError, match="FAIL"):
+        storage.complete_run(old.run_id, {"a": 0.0, "b": 0.0})
+    assert storage.get_run(retry_id).state == RunState.RUNNING
+    assert storage.complete_run(retry_id, {"a": 1.0, "b": 2.0}).scores == {"a": 1.0, "b": 2.0}
+    assert storage.get_run(old.run_id).scores == {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_storage(request, tmp_path):
+    if request.param == "postgresql":
+        store = get_storage(request.getfixturevalue("postgres_url"))
+    else:
+        store = get_storage(f"sqlite:///{tmp_path / 'shared.db'}")
+    yield store
+    store.dispose()
+
+
+def test_planted_and_corrupt_rows_are_skipped_and_reported(sql_storage, caplog):
+    # Regression: a planted ["../../etc/passwd"] row was handed to the trainer, and one row
+    # with a non-JSON subset_key or state=99 broke every `study run` and `status`.
+    sid = sql_storage.create_study("s", TASKS, True)
+    (good,) = sql_storage.enqueue_runs(sid, [(("a",), 0)])
+    planted = [
+        ('["../../etc/passwd"]', 0),
+        ('["zz"]', 0),
+        ("not json", 0),
+        ('["b","a"]', 0),  # real tasks, but not the canonical key
+        ('["c"]', 99),
+    ]
+    with sql_storage._engine.begin() as conn:
+        for key, state in planted:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (study_id, subset_key, seed, attempt, state) "
+                f"VALUES ({sid}, '{key}', 0, 0, {state})"
+            )
+    claimed = sql_storage.claim_run(sid)
+    assert claimed.run_id == good and claimed.subset == ("a",)
+    assert sql_storage.claim_run(sid) is None
+    assert [r.run_id for r in sql_storage.get_all_runs(sid)] == [good]
+    assert sql_storage.count_runs(sid) == {
+        RunState.WAITING: 0,
+        RunState.RUNNING: 1,
+        RunState.COMPLETE: 0,
+        RunState.FAIL: 0,
+    }
+    problems = sorted(sql_storage.invalid_rows.values())
+    assert len(problems) == 5
+    assert any("Unknown tasks ['../../etc/passwd']" in p for p in problems)
+    assert any("is not JSON" in p for p in problems)
+    assert any("not in study task order" in p for p in problems)
+    assert any("state=99" in p for p in problems)
+    assert "invalid row" in caplog.text
+
+
+def test_passwords_in_urls_are_masked_in_errors():
+    from adagroup.exceptions import StorageInternalError
+
+    for url in (
+        "postgresql+nosuchdriver://user:s3cret@localhost/db",  # "Cannot open storage"
+        "postgresql+psycopg://user:s3cret@127.0.0.1:1/db",  # nothing listens on port 1
+    ):
+        with pytest.raises((ValueError, ImportError, StorageInternalError)) as info:
+            get_storage(url)
+        assert "s3cret" not in str(info.value) and "user:***@" in str(info.value)
+
+
+def test_schema_error_masks_the_password(postgres_url):
+    from sqlalchemy.engine import make_url
+
+    get_storage(postgres_url).dispose()
+    store = get_storage(postgres_url)
+    with store._engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE schema_version SET version = 99")
+    store.dispose()
+    password = make_url(postgres_url).password
+    with pytest.raises(SchemaVersionError) as info:
+        get_storage(postgres_url)
+    assert "schema version 99" in str(info.value)
+    assert f":{password}@" not in str(info.value) and ":***@" in str(info.value)

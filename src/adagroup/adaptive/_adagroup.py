@@ -117,10 +117,14 @@ class AdaGroup:
         Per-task rescaling of the scores (:class:`adagroup.adaptive.RunTable`).
     seeds : sequence of int, default=(0,)
         Seeds every subset is trained with; each (subset, seed) is one run.
-    n_jobs : int, default=1
-        Worker processes of :meth:`Study.run`.
+    n_jobs : int or None, default=1
+        Runs in flight at once (:meth:`Study.run`'s ``n_jobs``: -1 is one per
+        CPU, or the whole Ray cluster; None is 1, or the cluster with Ray).
     executor : {None, "process", "ray"} or object, default=None
         Executor of :meth:`Study.run`.
+    run_options : dict, default=None
+        Further keyword arguments of :meth:`Study.run`, e.g. ``max_retries``,
+        ``timeout`` or ``resources`` (``{"GPU": 1}`` per run on Ray).
     random_state : int, numpy Generator or None, default=None
         Seed of the plan and of the posterior draws. The same seed, study and trainer
         give the same runs and the same groups.
@@ -232,8 +236,9 @@ class AdaGroup:
         estimator: str = "surrogate",
         normalize: str = "standardize",
         seeds: Sequence[int] = (0,),
-        n_jobs: int = 1,
+        n_jobs: int | None = 1,
         executor: Any = None,
+        run_options: Mapping[str, Any] | None = None,
         random_state: Any = None,
     ) -> None:
         self.study = study
@@ -250,6 +255,7 @@ class AdaGroup:
         self.seeds = seeds
         self.n_jobs = n_jobs
         self.executor = executor
+        self.run_options = run_options
         self.random_state = random_state
 
     # -- parameters ------------------------------------------------------------------------------
@@ -270,8 +276,16 @@ class AdaGroup:
 
     def _check_params(self) -> None:
         name = type(self).__name__
-        for param, low in (("batch_size", 1), ("subset_size", 2), ("n_jobs", 1)):
+        for param, low in (("batch_size", 1), ("subset_size", 2)):
             _check_int(getattr(self, param), param, name, low, optional=False)
+        if self.n_jobs != -1:
+            _check_int(self.n_jobs, "n_jobs", name, 1, optional=True)
+        reserved = {"n_jobs", "executor", "progress"} & set(self.run_options or {})
+        if reserved:
+            raise ValueError(
+                f"The 'run_options' parameter of {name} must not set {sorted(reserved)}: "
+                "pass them as AdaGroup's own parameters."
+            )
         _check_int(self.n_draws, "n_draws", name, 2, optional=False)
         for param in ("n_subsets_per_step", "max_clusters", "budget"):
             _check_int(getattr(self, param), param, name, 1, optional=True)
@@ -635,7 +649,8 @@ class AdaGroup:
         return len(subsets) * len(seeds)
 
     def _run_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"n_jobs": int(self.n_jobs), "progress": False}
+        kwargs: dict[str, Any] = {**(self.run_options or {}), "progress": False}
+        kwargs["n_jobs"] = self.n_jobs
         if self.executor is not None:
             kwargs["executor"] = self.executor
         return kwargs

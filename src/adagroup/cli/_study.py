@@ -48,8 +48,12 @@ def load_trainer(spec: str) -> Any:
         raise ValueError(
             f"--trainer must be MODULE:ATTRIBUTE, e.g. mypkg.train:trainer. Got {spec!r}."
         )
+    # The study's own dependencies are imported before the working directory becomes
+    # importable, and it is appended, not prepended: a stray sqlalchemy.py (or numpy.py)
+    # next to the trainer must not replace the real package.
+    _import_study_dependencies()
     if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -75,6 +79,18 @@ def load_trainer(spec: str) -> Any:
             "zero-argument factory returning one."
         )
     return obj
+
+
+def _import_study_dependencies() -> None:
+    import numpy  # noqa: F401
+
+    from .. import execution, study  # noqa: F401
+
+    for name in ("sqlalchemy", "tqdm.auto"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # optional: the study says what to install when it needs them
+            pass
 
 
 def _n_positional(fn: Any) -> int | None:
@@ -126,12 +142,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--n-subsets", type=int, default=None, help="subsets to plan (default 5 x n_tasks)"
     )
     run.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 per subset (default 1)")
-    group = run.add_mutually_exclusive_group()
-    group.add_argument("--n-jobs", type=int, default=1, help="local worker processes")
-    group.add_argument("--executor", choices=["process", "ray"], default=None)
+    run.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="runs at once (default 1; with --executor: every CPU, or the Ray cluster's capacity)",
+    )
+    run.add_argument("--executor", choices=["process", "ray"], default=None)
+    run.add_argument(
+        "--gpus-per-run", type=float, default=None, help="GPUs each run needs (--executor ray)"
+    )
+    run.add_argument(
+        "--cpus-per-run", type=float, default=None, help="CPUs each run needs (--executor ray)"
+    )
     run.add_argument("--random-state", type=int, default=0, help="seed of the subset plan")
     run.add_argument("--max-retries", type=int, default=2, help="retries per failed run")
-    run.add_argument("--timeout", type=float, default=None, help="per-run limit in seconds")
+    run.add_argument(
+        "--timeout",
+        type=_timeout_arg,
+        default="auto",
+        help="per-run limit in seconds, 'none', or 'auto' (default: with --n-jobs/--executor, "
+        "kill a run after 10 x the slowest completed run, at least 600 s)",
+    )
     run.add_argument("--heartbeat-interval", type=float, default=30.0, help="seconds")
     run.add_argument(
         "--retry-failed",
@@ -191,6 +223,39 @@ def _storage(args: argparse.Namespace) -> str:
     return url
 
 
+def _timeout_arg(text: str) -> float | str | None:
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0, 'auto' or 'none'. Got {text!r}."
+        )
+    return value
+
+
+def _ray_resources(args: argparse.Namespace) -> dict[str, float] | None:
+    """Per-run Ray resources from --gpus-per-run / --cpus-per-run (None if neither)."""
+    given = {"num_gpus": args.gpus_per_run, "num_cpus": args.cpus_per_run}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        return None
+    if args.executor != "ray":
+        raise ValueError(
+            "--gpus-per-run and --cpus-per-run need --executor ray (Ray schedules runs on "
+            f"resources). Got --executor {args.executor}; add --executor ray."
+        )
+    for key, value in given.items():
+        if not value >= 0:
+            flag = "--gpus-per-run" if key == "num_gpus" else "--cpus-per-run"
+            raise ValueError(f"{flag} must be >= 0. Got {value}.")
+    given.setdefault("num_cpus", 1.0)
+    return given
+
+
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -219,6 +284,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
     if args.subset_size < 1:
         raise ValueError(f"--subset-size must be >= 1. Got {args.subset_size}.")
+    resources = _ray_resources(args)
     trainer = load_trainer(args.trainer)
     declared = getattr(trainer, "task_names", None)
     tasks = None
@@ -241,7 +307,10 @@ def run_command(args: argparse.Namespace) -> int:
             ) from None
         study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
     seeds = tuple(range(args.seeds))
-    n_jobs = args.n_jobs if args.executor is None else -1
+    if args.n_jobs is None:
+        n_jobs = 1 if args.executor is None else -1
+    else:
+        n_jobs = args.n_jobs
     if args.retry_failed:
         study.retry_failed()
     # SIGTERM (kill, a scheduler's preemption) then leaves the store as Ctrl-C does.
@@ -272,6 +341,7 @@ def run_command(args: argparse.Namespace) -> int:
                 trainer,
                 n_jobs=n_jobs,
                 executor=args.executor,
+                resources=resources,
                 max_retries=args.max_retries,
                 timeout=args.timeout,
                 heartbeat_interval=args.heartbeat_interval,
@@ -295,6 +365,16 @@ def run_command(args: argparse.Namespace) -> int:
         last_line = (failed.error or "").strip().splitlines()[-1:] or ["no error recorded"]
         print(
             f"adagroup study run: every run failed; the last one with: {last_line[0]}",
+            file=sys.stderr,
+        )
+        return 1
+    plan = study.plan_status()
+    if plan.failed:
+        print(
+            f"adagroup study run: {len(plan.failed)} of {plan.planned} planned runs ended FAIL "
+            f"after their retries, so the affinity misses them; the last one with: "
+            f"{_last_line(plan.failed[-1].error)}. Fix the cause, then add --retry-failed to "
+            "give each one more attempt.",
             file=sys.stderr,
         )
         return 1
@@ -333,12 +413,24 @@ def _check_adaptive(args: argparse.Namespace) -> None:
         ) from None
 
 
+def _last_line(error: str | None) -> str:
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else "no error recorded"
+
+
 def _run_adaptive(
     args: argparse.Namespace, study: Any, trainer: Any, seeds: tuple[int, ...], n_jobs: int
 ) -> Any:
     from ..adaptive import AdaGroup
 
-    return AdaGroup(study, **_adaptive_kwargs(args, seeds, n_jobs)).run(trainer)
+    options = {
+        "max_retries": args.max_retries,
+        "timeout": args.timeout,
+        "heartbeat_interval": args.heartbeat_interval,
+        "resources": _ray_resources(args),
+    }
+    kwargs = _adaptive_kwargs(args, seeds, n_jobs)
+    return AdaGroup(study, run_options=options, **kwargs).run(trainer)
 
 
 def _adaptive_kwargs(
@@ -358,8 +450,7 @@ def _adaptive_kwargs(
         kwargs["confidence"] = args.confidence
     if args.executor is not None:
         kwargs["executor"] = args.executor
-    else:
-        kwargs["n_jobs"] = n_jobs
+    kwargs["n_jobs"] = n_jobs
     return kwargs
 
 
@@ -416,13 +507,26 @@ def status_command(args: argparse.Namespace) -> int:
 
     study = _load_existing(args)
     counts = study.summary()
+    plan = study.plan_status()
+    plan_counts = {
+        "planned": plan.planned,
+        "complete": plan.complete,
+        "failed_for_good": len(plan.failed),
+        "unfinished": len(plan.unfinished),
+        "replaced_attempts": plan.replaced,
+    }
     if args.json:
-        print(json.dumps({state.name: n for state, n in counts.items()}))
+        print(json.dumps({**{state.name: n for state, n in counts.items()}, "plan": plan_counts}))
         return 0
     total = sum(counts.values())
     print(f"study {study.name}: {len(study.tasks)} tasks, {total} runs")
     for state, n in counts.items():
         print(f"  {state.name:<9}{n:>7}")
+    # FAIL above counts attempts; a failed attempt that a retry replaced is no hole.
+    print(f"plan: {plan.planned} (subset, seed) pairs")
+    for key, n in plan_counts.items():
+        if key != "planned":
+            print(f"  {key.replace('_', ' '):<18}{n:>7}")
     return 0
 
 
@@ -450,6 +554,16 @@ def affinity_command(args: argparse.Namespace) -> int:
         print(
             f"note: {missing} unmeasured entries filled with their row mean "
             "(--no-fill keeps them empty)",
+            file=sys.stderr,
+        )
+    holes = study.plan_status().holes
+    if holes:
+        tasks = sorted({t for r in holes for t in r.subset}, key=study.tasks.names.index)
+        shown = ", ".join(tasks[:10]) + (f" and {len(tasks) - 10} more" if len(tasks) > 10 else "")
+        print(
+            f"warning: {len(holes)} planned runs have no result (FAIL for good or unfinished): "
+            f"entries of tasks {shown} rest on fewer runs than planned. `adagroup study run "
+            "... --retry-failed` trains the failed ones again.",
             file=sys.stderr,
         )
     path = write_affinity(args.out, T, list(study.tasks.names))

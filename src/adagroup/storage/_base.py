@@ -237,12 +237,19 @@ def check_scores(scores: object, subset: Sequence[str]) -> dict[str, float]:
         )
     out: dict[str, float] = {}
     for task in subset:
-        try:
-            value = float(scores[task])  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        raw = scores[task]  # type: ignore[index]
+        # float() would accept "0.5" and True: a score that is text or a flag is a trainer bug.
+        if isinstance(raw, (str, bytes, bool)) or type(raw).__name__ == "bool_":
             raise TrainerError(
-                f"The trainer's score for task {task!r} must be a number. "
-                f"Got {scores[task]!r} instead."
+                f"The trainer's score for task {task!r} must be a number. Got the "
+                f"{type(raw).__name__} {raw!r} instead; return a float."
+            )
+        try:
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            raise TrainerError(
+                f"The trainer's score for task {task!r} must be a finite float. "
+                f"Got {_short_repr(raw)} instead."
             ) from None
         if not math.isfinite(value):
             raise TrainerError(
@@ -251,6 +258,11 @@ def check_scores(scores: object, subset: Sequence[str]) -> dict[str, float]:
             )
         out[task] = value
     return out
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({type(value).__name__})"
 
 
 def not_running_message(run_id: int, state: RunState, verb: str) -> str:

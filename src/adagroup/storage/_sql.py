@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..exceptions import (
     AdagroupError,
@@ -36,6 +38,9 @@ _logger = logging.getLogger(__name__)
 
 #: Version of the table layout written by this adagroup. Bump on any schema change.
 SCHEMA_VERSION = 1
+
+#: Key of the PostgreSQL advisory lock that serialises schema creation ("adagroup" in hex).
+_SCHEMA_LOCK_KEY = 0x616461677270
 
 _T = TypeVar("_T")
 _TABLES: dict[str, Any] = {}
@@ -104,6 +109,14 @@ def _tables() -> dict[str, Any]:
     return _TABLES
 
 
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
+
+
+def mask_password(text: str) -> str:
+    """Replace the password of every ``scheme://user:password@host`` in ``text`` by ``***``."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
 def _is_retryable(exc: BaseException) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return any(s in text for s in ("database is locked", "database is busy", "deadlock"))
@@ -161,13 +174,22 @@ class SQLStorage(BaseStorage):
             parsed = sa.engine.make_url(self.url)
         except Exception as exc:
             raise ValueError(
-                f"The 'storage' URL {self.url!r} is not a valid SQLAlchemy URL; use e.g. "
+                f"The 'storage' URL {mask_password(self.url)!r} is not a valid SQLAlchemy URL; "
+                "use e.g. "
                 "'sqlite:///study.db' or 'postgresql+psycopg://user@host/db'."
             ) from exc
         self._sqlite = parsed.get_backend_name() == "sqlite"
+        #: Run id -> why that row was skipped (rows no adagroup could have written).
+        self.invalid_rows: dict[int, str] = {}
+        self._subset_problems: dict[tuple[str, tuple[str, ...]], str | None] = {}
+        self._known_tasks: dict[int, tuple[str, ...]] = {}  # study id -> tasks, as last read
         self._lock: Any = contextlib.nullcontext()
+        self._file: str | None = None  # a SQLite database file, watched for deletion
+        self._file_id: tuple[int, int] | None = None
         if self._sqlite:
             memory = parsed.database in (None, "", ":memory:")
+            if not memory and not str(parsed.database).startswith("file:"):
+                self._file = os.path.abspath(str(parsed.database))
             if memory:
                 # One shared connection, or each thread would see its own empty database.
                 kwargs.setdefault("poolclass", sa.pool.StaticPool)
@@ -176,10 +198,15 @@ class SQLStorage(BaseStorage):
         try:
             self._engine = sa.create_engine(self.url, **kwargs)
         except Exception as exc:
-            raise ValueError(f"Cannot open storage {self.url!r}: {exc}") from exc
+            raise ValueError(
+                f"Cannot open storage {mask_password(self.url)!r}: {mask_password(str(exc))}"
+            ) from exc
         if self._sqlite:
             self._configure_sqlite(sa)
         self._init_schema()
+        if self._file is not None:
+            st = os.stat(self._file)
+            self._file_id = (st.st_dev, st.st_ino)
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -231,6 +258,8 @@ class SQLStorage(BaseStorage):
     def _run(self, fn: Callable[[Any], _T], *, write: bool = True) -> _T:
         """Run ``fn(conn)`` in one transaction; retry on lock errors; wrap database errors."""
         sa = _import_sqlalchemy()
+        if self._file_id is not None:
+            self._check_file()
         delay = 0.01
         integrity_errors = 0
         for attempt in range(self.max_retries + 1):
@@ -253,36 +282,68 @@ class SQLStorage(BaseStorage):
                     delay = min(delay * 2, 1.0)
                     continue
                 raise StorageInternalError(
-                    f"Storage {self!r} failed and the transaction was rolled back: {exc}"
+                    f"Storage {self!r} failed and the transaction was rolled back: "
+                    f"{mask_password(str(exc))}"
                 ) from exc
             except sa.exc.SQLAlchemyError as exc:
                 raise StorageInternalError(
-                    f"Storage {self!r} failed and the transaction was rolled back: {exc}"
+                    f"Storage {self!r} failed and the transaction was rolled back: "
+                    f"{mask_password(str(exc))}"
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_file(self) -> None:
+        """Refuse to go on if the SQLite file was deleted or replaced since it was opened.
+
+        Open connections keep writing to a deleted file's inode, so without this check a
+        study "completes" into a file nobody can open again, and new connections would
+        silently start an empty database at the same path.
+        """
+        try:
+            st = os.stat(self._file)  # type: ignore[arg-type]
+            same = (st.st_dev, st.st_ino) == self._file_id
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise StorageInternalError(
+                f"The SQLite file {self._file!r} of {self!r} was deleted or replaced while it "
+                "was in use; results written since then are lost. Restore the file (or start "
+                "over) and run the study again: finished runs in the file are kept."
+            )
 
     def _init_schema(self) -> None:
         sa = _import_sqlalchemy()
         t = _tables()
 
         def fn(conn: Any) -> None:
+            if self._engine.dialect.name == "postgresql":
+                # Processes starting at once on an empty database would each see no tables
+                # and race to CREATE them (DuplicateTable); one lock orders them.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
             t["metadata"].create_all(conn)
             found = conn.execute(sa.select(sa.func.max(t["schema_version"].c.version))).scalar()
             if found is None:
                 conn.execute(sa.insert(t["schema_version"]).values(version=SCHEMA_VERSION))
             elif found > SCHEMA_VERSION:
                 raise SchemaVersionError(
-                    f"Storage {self.url!r} has schema version {found}, written by a newer "
+                    f"Storage {self!r} has schema version {found}, written by a newer "
                     f"adagroup; this one reads version {SCHEMA_VERSION}. Upgrade adagroup "
                     "(pip install -U adagroup)."
                 )
             elif found < SCHEMA_VERSION:  # pragma: no cover - only one version exists so far
                 raise SchemaVersionError(
-                    f"Storage {self.url!r} has schema version {found}; this adagroup needs "
+                    f"Storage {self!r} has schema version {found}; this adagroup needs "
                     f"{SCHEMA_VERSION} and cannot migrate it."
                 )
 
-        self._run(fn)
+        try:
+            self._run(fn)
+        except StorageInternalError as exc:
+            # Other servers: a concurrent first start created the tables between our check
+            # and our CREATE. They exist now, so the second try only reads the version.
+            if "already exists" not in str(exc.__cause__ or exc).lower():
+                raise
+            self._run(fn)
 
     def _db_now(self, conn: Any) -> datetime:
         sa = _import_sqlalchemy()
@@ -303,9 +364,57 @@ class SQLStorage(BaseStorage):
             raise StudyNotFoundError(f"No study with id {study_id} in {self!r}.")
         return row
 
+    def _row_problem(self, row: Any, tasks: tuple[str, ...]) -> str | None:
+        """Why a run row read back cannot be used (None if it can).
+
+        A shared database may hold rows no adagroup wrote: a subset naming a path or an
+        unknown task must never reach a trainer, and one malformed row must not stop
+        every worker and ``status``.
+        """
+        if row.state not in _STATES:
+            return f"state={row.state!r} is not a RunState ({sorted(_STATES)})"
+        memo = (row.subset_key, tasks)
+        if memo not in self._subset_problems:
+            self._subset_problems[memo] = _subset_problem(row.subset_key, tasks)
+        return self._subset_problems[memo]
+
+    def _valid_rows(self, conn: Any, rows: Sequence[Any]) -> list[Any]:
+        """The rows that pass :meth:`_row_problem`; the others are skipped and reported."""
+        out = []
+        for r in rows:
+            # Task lists only grow, so a subset valid for a cached list is valid now; only
+            # a row that fails is checked again against the stored list.
+            problem = self._row_problem(r, self._known_tasks.get(r.study_id, ()))
+            if problem is not None:
+                problem = self._row_problem(r, self._fetch_tasks(conn, r.study_id))
+            if problem is None:
+                out.append(r)
+            elif r.id not in self.invalid_rows:
+                self.invalid_rows[r.id] = problem
+                _logger.warning("Skipped run %s of %r, an invalid row: %s", r.id, self, problem)
+        return out
+
+    def _fetch_tasks(self, conn: Any, study_id: int) -> tuple[str, ...]:
+        sa = _import_sqlalchemy()
+        studies = _tables()["studies"]
+        stored = conn.execute(
+            sa.select(studies.c.tasks).where(studies.c.id == study_id)
+        ).scalar_one_or_none()
+        tasks = tuple(stored) if isinstance(stored, list) else ()
+        self._known_tasks[study_id] = tasks
+        return tasks
+
+    def _record(self, conn: Any, row: Any) -> RunRecord:
+        """The record of one row, or KeyError if it is invalid."""
+        records = self._records(conn, [row])
+        if not records:
+            raise KeyError(f"Run {row.id} is an invalid row: {self.invalid_rows.get(row.id)}")
+        return records[0]
+
     def _records(self, conn: Any, rows: Sequence[Any]) -> list[RunRecord]:
         sa = _import_sqlalchemy()
         results = _tables()["results"]
+        rows = self._valid_rows(conn, rows)
         scores: dict[int, dict[str, float]] = {}
         done = [r.id for r in rows if r.state == RunState.COMPLETE]
         for i in range(0, len(done), 500):
@@ -408,6 +517,7 @@ class SQLStorage(BaseStorage):
 
         def fn(conn: Any) -> None:
             self._study_row(conn, study_id)
+            self._known_tasks.pop(study_id, None)  # the id may be reused
             ids = sa.select(t["runs"].c.id).where(t["runs"].c.study_id == study_id)
             conn.execute(sa.delete(t["results"]).where(t["results"].c.run_id.in_(ids)))
             conn.execute(sa.delete(t["runs"]).where(t["runs"].c.study_id == study_id))
@@ -473,7 +583,7 @@ class SQLStorage(BaseStorage):
         def fn(conn: Any) -> RunRecord | None:
             while True:
                 q = (
-                    sa.select(runs.c.id)
+                    sa.select(runs)
                     .where(runs.c.study_id == study_id, runs.c.state == int(RunState.WAITING))
                     .order_by(runs.c.id)
                     .limit(1)
@@ -483,6 +593,18 @@ class SQLStorage(BaseStorage):
                 row = conn.execute(q).first()
                 if row is None:
                     return None
+                if not self._valid_rows(conn, [row]):
+                    # Never hand a trainer a planted or corrupt row; FAIL it so that no
+                    # worker picks it again (the reason is in invalid_rows and the log).
+                    conn.execute(
+                        sa.update(runs)
+                        .where(runs.c.id == row.id, runs.c.state == int(RunState.WAITING))
+                        .values(
+                            state=int(RunState.FAIL),
+                            error=f"rejected by adagroup: {self.invalid_rows.get(row.id)}",
+                        )
+                    )
+                    continue
                 now = self._db_now(conn)
                 res = conn.execute(
                     sa.update(runs)
@@ -495,7 +617,7 @@ class SQLStorage(BaseStorage):
                     )
                 )
                 if res.rowcount == 1:
-                    return self._records(conn, [self._run_row(conn, row.id)])[0]
+                    return self._record(conn, self._run_row(conn, row.id))
                 # Another worker won this run between our SELECT and UPDATE: take the next.
 
         return self._run(fn)
@@ -535,7 +657,7 @@ class SQLStorage(BaseStorage):
                 sa.insert(t["results"]),
                 [{"run_id": run_id, "task": k, "value": v} for k, v in values.items()],
             )
-            return self._records(conn, [self._run_row(conn, run_id)])[0]
+            return self._record(conn, self._run_row(conn, run_id))
 
         return self._run(fn)
 
@@ -585,9 +707,7 @@ class SQLStorage(BaseStorage):
         return self._run(fn)
 
     def get_run(self, run_id: int) -> RunRecord:
-        return self._run(
-            lambda conn: self._records(conn, [self._run_row(conn, run_id)])[0], write=False
-        )
+        return self._run(lambda conn: self._record(conn, self._run_row(conn, run_id)), write=False)
 
     def get_all_runs(
         self, study_id: int, states: Sequence[RunState] | None = None
@@ -609,14 +729,22 @@ class SQLStorage(BaseStorage):
         runs = _tables()["runs"]
 
         def fn(conn: Any) -> dict[RunState, int]:
+            # Grouped by subset too, so that rows that are skipped elsewhere are not counted.
             q = (
-                sa.select(runs.c.state, sa.func.count())
+                sa.select(runs.c.state, runs.c.subset_key, sa.func.count(), sa.func.min(runs.c.id))
                 .where(runs.c.study_id == study_id)
-                .group_by(runs.c.state)
+                .group_by(runs.c.state, runs.c.subset_key)
             )
+            groups = conn.execute(q).all()
+            keys = [
+                _Row(id=first, study_id=study_id, state=state, subset_key=key)
+                for state, key, _n, first in groups
+            ]
+            valid = {(r.state, r.subset_key) for r in self._valid_rows(conn, keys)}
             counts = dict.fromkeys(RunState, 0)
-            for state, n in conn.execute(q):
-                counts[RunState(state)] = int(n)
+            for state, key, n, _first in groups:
+                if (state, key) in valid:
+                    counts[RunState(state)] += int(n)
             return counts
 
         return self._run(fn, write=False)
@@ -642,6 +770,34 @@ class SQLStorage(BaseStorage):
 
     def now(self) -> datetime:
         return self._run(self._db_now, write=False)
+
+
+_STATES = frozenset(int(s) for s in RunState)
+
+
+class _Row(NamedTuple):
+    id: int
+    study_id: int
+    state: int
+    subset_key: str
+
+
+def _subset_problem(key: Any, tasks: tuple[str, ...]) -> str | None:
+    """Why ``key`` is not the canonical subset key of tasks of the study (None if it is)."""
+    text = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+    try:
+        subset = json.loads(key)
+    except (TypeError, ValueError):
+        return f"subset_key {text} is not JSON"
+    if not isinstance(subset, list) or not all(isinstance(t, str) for t in subset):
+        return f"subset_key {text} is not a JSON list of task names"
+    try:
+        canonical = subset_key(subset, tasks)[1]
+    except ValueError as exc:
+        return f"subset_key {text}: {exc}"
+    if canonical != key:
+        return f"subset_key {text} is not in study task order (expected {canonical!r})"
+    return None
 
 
 def _insert_retry(conn: Any, row: Any) -> int:
