@@ -70,8 +70,8 @@ def test_cluster_npy(tmp_path, capsys):
     [
         (",a,b\na,1,x\nb,2,3\n", "2", "Non-numeric cell 'x'"),
         (",a,a\na,1,2\na,2,3\n", "2", "Duplicate task row names"),
-        (",a,b\na,1,2\nb,2,3\n", "3", "n_clusters"),
-        (",a,b\na,1,2\nb,2,3\n", "0", "n_clusters"),
+        (",a,b\na,1,2\nb,2,3\n", "3", "--k 3 asks for more groups than the 2 tasks"),
+        (",a,b\na,1,2\nb,2,3\n", "0", "argument --k: must be an int >= 1 or 'auto'. Got '0'"),
         (",a,b\na,1,nan\nb,2,3\n", "1", "must be finite"),
         (",a,b,c\na,1,2,3\nb,2,3,4\n", "1", "square matrix"),
     ],

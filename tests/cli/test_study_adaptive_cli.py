@@ -74,6 +74,9 @@ def test_adaptive_bad_batch_size_is_one_line_error(tmp_path, planted, capsys):
         "--trainer", "planted_cli_trainer:trainer", "--adaptive", "--batch-size", "0",
         "--no-progress",
     ]  # fmt: skip
-    assert main(args) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "'batch_size' parameter of AdaGroup" in err and _n_lines(planted) == 0
+    assert "argument --batch-size: must be an int >= 1. Got '0'" in err
+    assert len(err.strip().splitlines()) == 1 and _n_lines(planted) == 0

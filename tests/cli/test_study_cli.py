@@ -51,8 +51,10 @@ def test_missing_study_without_tasks_or_declared_names_is_one_line(url, tmp_path
 def test_bad_arguments_write_nothing(url, tmp_path, capsys):
     args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "cli_planted:trainer",
             "--seeds", "0"]  # fmt: skip
-    assert main(args) == 2
-    assert "--seeds must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "argument --seeds: must be an int >= 1. Got '0'" in capsys.readouterr().err
     from adagroup.study import get_all_study_names
 
     assert get_all_study_names(url) == []

@@ -62,8 +62,8 @@ def _case_header(case: CaseResult) -> list[str]:
             lines.append("  measured: " + ", ".join(shown))
         if "command" in info:
             lines.append(f"  command: {info['command']}")
-        if "note" in info:
-            lines.append(f"  note: {info['note']}")
+        # info["note"] holds the measurer's working notes (kept in results.json); the
+        # report shows what was measured and how, not those notes.
     return lines
 
 
@@ -253,7 +253,7 @@ def write_heatmaps(bench: BenchResult, out: str | Path) -> dict[str, str]:
             "The benchmark heatmaps need matplotlib; install it with pip install "
             '"adagroup[cluster]".'
         ) from None
-    from ..plot import plot_affinity
+    from ..plot import colorbar_label, plot_affinity
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,8 +273,18 @@ def write_heatmaps(bench: BenchResult, out: str | Path) -> dict[str, str]:
             1, len(panels), figsize=(len(panels) * (size + 1.6), size), layout="constrained"
         )
         axes = list(axes) if len(panels) > 1 else [axes]
+        # Trained cases say how their affinity was normalised; planted ones are given as is.
+        info = case.data.info or {}
+        label = colorbar_label(info["normalize"]) if "normalize" in info else None
         for ax, (title, labels) in zip(axes, panels, strict=True):
-            plot_affinity(case.data.T, labels, case.data.task_names, ax=ax, title=title)
+            plot_affinity(
+                case.data.T,
+                labels,
+                case.data.task_names,
+                ax=ax,
+                title=title,
+                colorbar_label=label,
+            )
         fig.suptitle(case.name)
         name = f"{case.name}.png"
         fig.savefig(out / name, dpi=90, bbox_inches="tight")

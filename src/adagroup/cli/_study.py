@@ -1,4 +1,4 @@
-"""``adagroup study run|status|affinity``: plan, train, inspect and estimate a study."""
+"""``adagroup study run|status|affinity|list|delete``: plan, train, inspect, estimate, tidy."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ from typing import Any
 
 from ..exceptions import AdagroupError, StudyNotFoundError
 from ..runs import RunState
+from ._args import (
+    check_out_folder,
+    check_plan,
+    check_storage_folder,
+    float_arg,
+    int_arg,
+    n_jobs_arg,
+    parse_task_list,
+    sqlite_path,
+)
 
 __all__ = ["add_parser", "load_trainer", "default_n_subsets"]
 
@@ -87,13 +97,14 @@ def _n_positional(fn: Any) -> int | None:
     )
 
 
-def _storage_arg(p: argparse.ArgumentParser) -> None:
+def _storage_arg(p: argparse.ArgumentParser, name: bool = True) -> None:
     p.add_argument(
         "--storage",
         default=None,
         help=f"SQLAlchemy URL or SQLite file (default: ${STORAGE_ENV})",
     )
-    p.add_argument("--name", required=True, help="study name")
+    if name:
+        p.add_argument("--name", required=True, help="study name")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -121,26 +132,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "task_names attribute)",
     )
     run.add_argument("--trainer", required=True, help="MODULE:ATTR trainer or factory")
-    run.add_argument("--subset-size", type=int, default=3, help="tasks per subset (default 3)")
     run.add_argument(
-        "--n-subsets", type=int, default=None, help="subsets to plan (default 5 x n_tasks)"
+        "--subset-size", type=int_arg(1), default=3, help="tasks per subset (default 3)"
     )
-    run.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 per subset (default 1)")
+    run.add_argument(
+        "--n-subsets", type=int_arg(0), default=None, help="subsets to plan (default 5 x n_tasks)"
+    )
+    run.add_argument(
+        "--seeds", type=int_arg(1), default=1, help="seeds 0..S-1 per subset (default 1)"
+    )
     group = run.add_mutually_exclusive_group()
-    group.add_argument("--n-jobs", type=int, default=1, help="local worker processes")
+    group.add_argument(
+        "--n-jobs", type=n_jobs_arg, default=1, help="local worker processes (-1: every CPU)"
+    )
     group.add_argument("--executor", choices=["process", "ray"], default=None)
-    run.add_argument("--random-state", type=int, default=0, help="seed of the subset plan")
-    run.add_argument("--max-retries", type=int, default=2, help="retries per failed run")
-    run.add_argument("--timeout", type=float, default=None, help="per-run limit in seconds")
-    run.add_argument("--heartbeat-interval", type=float, default=30.0, help="seconds")
+    # Both spellings: --seed as in cluster/bench/demo, --random-state as in the Python API.
+    run.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=int,
+        default=0,
+        help="seed of the subset plan",
+    )
+    run.add_argument("--max-retries", type=int_arg(0), default=2, help="retries per failed run")
+    run.add_argument("--timeout", type=float_arg(), default=None, help="per-run limit in seconds")
+    run.add_argument("--heartbeat-interval", type=float_arg(), default=30.0, help="seconds")
     run.add_argument(
         "--retry-failed",
         action="store_true",
         help="give runs that failed max-retries times one more attempt",
     )
     run.add_argument("--adaptive", action="store_true", help="AdaGroup: tasks in batches")
-    run.add_argument("--batch-size", type=int, default=None, help="AdaGroup batch size")
-    run.add_argument("--max-k", type=int, default=None, help="AdaGroup's largest k")
+    run.add_argument("--batch-size", type=int_arg(1), default=None, help="AdaGroup batch size")
+    run.add_argument("--max-k", type=int_arg(1), default=None, help="AdaGroup's largest k")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_command)
 
@@ -166,6 +191,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     aff.add_argument("--out", required=True, help="output CSV (or .npy)")
     aff.set_defaults(func=affinity_command)
 
+    lst = sub.add_parser("list", help="list the studies of a storage with their run counts")
+    _storage_arg(lst, name=False)
+    lst.add_argument("--json", action="store_true", help="print one JSON object")
+    lst.set_defaults(func=list_command)
+
+    delete = sub.add_parser("delete", help="delete a study with all its runs")
+    _storage_arg(delete)
+    delete.add_argument("--yes", action="store_true", help="delete without asking back")
+    delete.set_defaults(func=delete_command)
+
 
 def _storage(args: argparse.Namespace) -> str:
     from . import CLIUsageError
@@ -175,6 +210,7 @@ def _storage(args: argparse.Namespace) -> str:
         raise CLIUsageError(
             f"no storage: pass --storage sqlite:///study.db or set ${STORAGE_ENV}."
         )
+    check_storage_folder(url, "--storage" if args.storage else f"${STORAGE_ENV}")
     return url
 
 
@@ -186,17 +222,14 @@ def run_command(args: argparse.Namespace) -> int:
     """``adagroup study run``."""
     from ..study import Study
 
+    # Every argument is checked before a study is created: a corrected rerun must not find a
+    # study created from a mistyped command.
     url = _storage(args)
-    # Check the arguments before anything is written to the store.
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
-    if args.subset_size < 1:
-        raise ValueError(f"--subset-size must be >= 1. Got {args.subset_size}.")
     trainer = load_trainer(args.trainer)
     declared = getattr(trainer, "task_names", None)
     tasks = None
     if args.tasks:
-        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        tasks = parse_task_list(args.tasks)
         unknown = sorted(set(tasks) - set(declared)) if declared else []
         if unknown:
             raise ValueError(
@@ -204,15 +237,22 @@ def run_command(args: argparse.Namespace) -> int:
                 f"{list(declared)}). Drop --tasks to use the trainer's own task list."
             )
     direction = getattr(trainer, "greater_is_better", None)
-    try:
+    study = None
+    if tasks is None:
+        # Opening without tasks never creates; a new study takes the trainer's task list.
+        try:
+            study = Study(args.name, url, greater_is_better=direction)
+        except StudyNotFoundError as exc:
+            if not declared:
+                raise StudyNotFoundError(
+                    f"{exc.__cause__ or exc} Pass --tasks a,b,c to create it."
+                ) from None
+            tasks = list(declared)
+    n_tasks = len(study.tasks) if study is not None else len(tasks or ())
+    if not args.adaptive:
+        check_plan(n_tasks, args.subset_size, args.n_subsets)
+    if study is None:
         study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
-    except StudyNotFoundError as exc:
-        # A new study without --tasks takes the trainer's own task list when it declares one.
-        if tasks is not None or not declared:
-            raise StudyNotFoundError(
-                f"{exc.__cause__ or exc} Pass --tasks a,b,c to create it."
-            ) from None
-        study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
     seeds = tuple(range(args.seeds))
     n_jobs = args.n_jobs if args.executor is None else -1
     if args.retry_failed:
@@ -226,10 +266,6 @@ def run_command(args: argparse.Namespace) -> int:
             from ..sampling import sample_subsets, singletons
 
             n = len(study.tasks)
-            if not 1 <= args.subset_size <= n:
-                raise ValueError(
-                    f"--subset-size must be in [1, {n}] for {n} tasks. Got {args.subset_size}."
-                )
             m = (
                 default_n_subsets(n, args.subset_size)
                 if args.n_subsets is None
@@ -297,8 +333,8 @@ def _load_existing(args: argparse.Namespace) -> Any:
     from ..study import load_study
 
     url = _storage(args)
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = url[len("sqlite:///") :]
+    path = sqlite_path(url)
+    if path is not None:
         if not os.path.exists(path):
             raise StudyNotFoundError(
                 f"The --storage file {path!r} does not exist; check the path, or create a study "
@@ -334,6 +370,7 @@ def affinity_command(args: argparse.Namespace) -> int:
     from ..affinity import estimate_affinity
     from ..io import write_affinity
 
+    check_out_folder(args.out, "--out")
     study = _load_existing(args)
     runs = study.runs(state=RunState.COMPLETE)
     if not runs:
@@ -357,4 +394,45 @@ def affinity_command(args: argparse.Namespace) -> int:
         )
     path = write_affinity(args.out, T, list(study.tasks.names))
     print(f"wrote {path} ({len(study.tasks)} tasks, {len(runs)} COMPLETE runs)")
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """``adagroup study list``."""
+    from ..study import get_all_study_names, load_study
+
+    url = _storage(args)
+    path = sqlite_path(url)
+    if path is not None and not os.path.exists(path):
+        raise StudyNotFoundError(f"The --storage file {path!r} does not exist; check the path.")
+    rows = []
+    for name in get_all_study_names(url):
+        study = load_study(name, url)
+        counts = study.summary()
+        rows.append((name, len(study.tasks), {s.name: n for s, n in counts.items()}))
+    if args.json:
+        print(json.dumps([{"name": n, "n_tasks": k, "runs": c} for n, k, c in rows]))
+        return 0
+    if not rows:
+        print(f"no study in {url}")
+    for name, n_tasks, counts in rows:
+        runs = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
+        print(f"{name}: {n_tasks} tasks, {sum(counts.values())} runs ({runs or 'none'})")
+    return 0
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    """``adagroup study delete``: refuses without ``--yes``, since runs cannot be restored."""
+    study = _load_existing(args)
+    n_runs = sum(study.summary().values())
+    what = f"study {study.name!r} ({len(study.tasks)} tasks, {n_runs} runs)"
+    if not args.yes:
+        print(
+            f"adagroup study delete: would delete {what} and every score in it; pass --yes "
+            "to delete.",
+            file=sys.stderr,
+        )
+        return 1
+    study.storage.delete_study(study.study_id)
+    print(f"deleted {what}")
     return 0
