@@ -40,3 +40,11 @@ def test_bench_usage_errors_exit_2(capsys):
     assert "known cases" in capsys.readouterr().err
     assert main(["bench", "--suite", "quick", "--retrain"]) == 2
     assert "--suite full --retrain" in capsys.readouterr().err
+
+
+def test_bench_accepts_both_seed_spellings():
+    from adagroup.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench", "--random-state", "4"]).seed == 4
+    assert parser.parse_args(["bench", "--seed", "4"]).seed == 4

@@ -47,7 +47,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="measure the icl affinity again instead of reading the shipped one (full suite)",
     )
     p.add_argument("--n-jobs", type=int, default=1, help="training processes (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of methods and training")
+    # Both spellings, as in every subcommand: --seed, or --random-state as in the Python API.
+    p.add_argument(
+        "--seed",
+        "--random-state",
+        dest="seed",
+        type=int,
+        default=0,
+        help="seed of methods and training",
+    )
     p.add_argument(
         "--no-end-to-end",
         action="store_true",
