@@ -98,3 +98,15 @@ def test_a_trainer_with_default_arguments_is_not_taken_for_a_factory(tmp_path, m
 
     assert load_trainer("defaults_trainer:train") is defaults_trainer.train
     assert load_trainer("defaults_trainer:make") is defaults_trainer.train
+
+
+def test_affinity_out_tsv_is_tab_separated(url, tmp_path, capsys):
+    args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "cli_planted:trainer",
+            "--n-subsets", "12", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    out = tmp_path / "T.tsv"
+    assert main(["study", "affinity", "--storage", url, "--name", "s", "--out", str(out)]) == 0
+    header = out.read_text().splitlines()[0].split("\t")
+    assert len(header) == 7 and header[0] == "task"
+    T, names = read_affinity(out)
+    assert T.shape == (6, 6) and names == header[1:]

@@ -39,7 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "higher is better) to maximise the average within-group density. T is symmetrised."
         ),
     )
-    p.add_argument("matrix", metavar="MATRIX", help="CSV (header row + index column) or .npy")
+    p.add_argument(
+        "matrix",
+        metavar="MATRIX",
+        help=".csv/.tsv/.txt (comma, semicolon, tab or blanks; header row and index column of "
+        "task names, or either, or numbers only) or .npy",
+    )
     p.add_argument("--k", type=_k_argument, required=True, help="number of groups, or 'auto'")
     p.add_argument("--method", choices=sorted(METHODS), default="sdp")
     p.add_argument("--max-k", type=int_arg(1), default=None, help="largest k tried by --k auto")

@@ -188,7 +188,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep unmeasured entries empty (NaN) instead of filling them with the row mean",
     )
-    aff.add_argument("--out", required=True, help="output CSV (or .npy)")
+    aff.add_argument("--out", required=True, help="output .csv, .tsv (tab-separated) or .npy")
     aff.set_defaults(func=affinity_command)
 
     lst = sub.add_parser("list", help="list the studies of a storage with their run counts")
