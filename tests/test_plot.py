@@ -58,6 +58,7 @@ def test_signed_matrix_is_centred_on_zero_and_labelled():
     ax = plot_affinity(T)
     image = ax.images[0]
     assert isinstance(image.norm, TwoSlopeNorm) and image.norm.vcenter == 0.0
+    assert (image.norm.vmin, image.norm.vmax) == (-3.0, 3.0)  # same scale on both sides
     assert image.cmap.name == "RdBu"
     assert image.colorbar.ax.get_ylabel() == "affinity (higher = partner helps target)"
     plt.close(ax.figure)

@@ -104,14 +104,16 @@ def _color_scale(M: np.ndarray) -> tuple[Any, str]:
     """Norm and default colour map: a signed matrix gets 0 in the middle of a diverging map.
 
     With a sequential map and an off-centre zero, "helps" and "hurts" would not
-    be told apart by colour.
+    be told apart by colour. Both halves span the same magnitude, so that a small
+    negative entry looks as pale as a small positive one rather than as dark as
+    the largest positive entry.
     """
     finite = M[np.isfinite(M)]
     if finite.size and finite.min() < 0 < finite.max():
         from matplotlib.colors import TwoSlopeNorm
 
-        norm = TwoSlopeNorm(vmin=float(finite.min()), vcenter=0.0, vmax=float(finite.max()))
-        return norm, "RdBu"
+        m = float(np.abs(finite).max())
+        return TwoSlopeNorm(vmin=-m, vcenter=0.0, vmax=m), "RdBu"
     return None, "viridis"
 
 
