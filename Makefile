@@ -13,7 +13,7 @@ TORCH_PIP_ARGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 # Serial BLAS: tests and benchmarks run many small eigendecompositions on few cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: install install-test demo test test-all lint bench-quick bench-full bench-sdp \
+.PHONY: install install-test demo test test-all lint typecheck bench-quick bench-full bench-sdp \
 	clean distclean
 
 # A failed `python3 -m venv` (Debian without python3-venv) leaves a venv without pip behind;
@@ -51,6 +51,16 @@ test-all: install-test
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# Static types (the package ships py.typed). Not in CI yet: mypy still reports errors in
+# modules outside the CLI and I/O layers. Third-party packages without stubs (scipy,
+# sklearn, pandas, tqdm) are treated as untyped.
+$(VENV)/.installed-mypy: | $(BIN)/python
+	$(BIN)/python -m pip install -q mypy
+	@touch $@
+
+typecheck: install-test $(VENV)/.installed-mypy
+	$(BIN)/python -m mypy --ignore-missing-imports src/adagroup
 
 bench-quick: install
 	$(BIN)/adagroup bench --suite quick --out bench-out

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -35,7 +36,7 @@ class HeatmapLayout(NamedTuple):
 
 
 def _heatmap_layout(
-    T: np.ndarray, labels: Sequence[int] | None, task_names: Sequence[str] | None
+    T: np.ndarray, labels: ArrayLike | None, task_names: Sequence[str] | None
 ) -> HeatmapLayout:
     T = np.asarray(T, dtype=np.float64)
     if T.ndim != 2 or T.shape[0] != T.shape[1]:
@@ -119,7 +120,7 @@ def _color_scale(M: np.ndarray) -> tuple[Any, str]:
 
 def plot_affinity(
     T: Any,
-    labels: Sequence[int] | None = None,
+    labels: ArrayLike | None = None,
     task_names: Sequence[str] | None = None,
     *,
     ax: Axes | None = None,

@@ -33,6 +33,14 @@ def _yes_no(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
+def _sdp_reaches_exact(case: CaseResult) -> bool:
+    """Whether the SDP's F equals exact search's optimum (up to round-off)."""
+    sdp, exact = case.score("sdp").objective, case.score("exact").objective
+    if sdp is None or exact is None:
+        return False
+    return sdp >= exact - 1e-9 * max(1.0, abs(exact))
+
+
 def _case_header(case: CaseResult) -> list[str]:
     lines = [f"{case.name}  [{case.family}, n={case.n_tasks}, k={case.n_clusters}]"]
     if case.description:
@@ -171,12 +179,7 @@ def format_summary(bench: BenchResult) -> str:
         )
     ]
     if both:
-        same = [
-            c
-            for c in both
-            if c.score("sdp").objective
-            >= c.score("exact").objective - 1e-9 * max(1.0, abs(c.score("exact").objective))
-        ]
+        same = [c for c in both if _sdp_reaches_exact(c)]
         lines.append(f"  SDP reaches the exact optimum F on {len(same)}/{len(both)} cases")
     for name, reason in bench.skipped:
         lines.append(f"  skipped {name}: {reason}")

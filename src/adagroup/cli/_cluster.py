@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ..cluster._validation import check_affinity
 from ._args import int_arg
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 __all__ = ["add_parser", "cluster_command", "format_result"]
 
@@ -114,10 +118,12 @@ def _write_plot(path: str, T, estimator, names: list[str]) -> None:
         names,
         title=f"{estimator.method}: k={estimator.n_clusters_}, F={estimator.objective_:.4g}",
     )
-    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
-    plt.close(ax.figure)
+    # plot_affinity made this figure (no ax was passed), so it is a Figure, not a SubFigure.
+    fig = cast("Figure", ax.figure)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
 
 
 def format_result(result: dict, k_table: list[dict] | None = None) -> str:

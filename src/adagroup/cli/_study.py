@@ -226,7 +226,7 @@ def run_command(args: argparse.Namespace) -> int:
     # study created from a mistyped command.
     url = _storage(args)
     trainer = load_trainer(args.trainer)
-    declared = getattr(trainer, "task_names", None)
+    declared: Any = getattr(trainer, "task_names", None)
     tasks = None
     if args.tasks:
         tasks = parse_task_list(args.tasks)
@@ -408,8 +408,8 @@ def list_command(args: argparse.Namespace) -> int:
     rows = []
     for name in get_all_study_names(url):
         study = load_study(name, url)
-        counts = study.summary()
-        rows.append((name, len(study.tasks), {s.name: n for s, n in counts.items()}))
+        by_state = study.summary()
+        rows.append((name, len(study.tasks), {s.name: n for s, n in by_state.items()}))
     if args.json:
         print(json.dumps([{"name": n, "n_tasks": k, "runs": c} for n, k, c in rows]))
         return 0
