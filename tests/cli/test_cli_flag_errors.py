@@ -178,3 +178,17 @@ def test_study_list_and_delete(url, capsys):
 def test_study_list_of_a_missing_file_does_not_create_it(tmp_path, capsys):
     err = _error(["study", "list", "--storage", f"sqlite:///{tmp_path / 'no.db'}"], capsys)
     assert "does not exist" in err and not (tmp_path / "no.db").exists()
+
+
+def test_unpicklable_trainer_with_workers_is_refused_before_any_run(url, tmp_path, capsys):
+    (tmp_path / "lambda_trainer.py").write_text(
+        "train = lambda subset, seed: {t: 1.0 for t in subset}  # noqa: E731\n"
+    )
+    args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "lambda_trainer:train",
+            "--tasks", "a,b,c", "--n-jobs", "2", "--no-progress"]  # fmt: skip
+    err = _error(args, capsys)
+    assert "'lambda_trainer:train' cannot be sent to worker processes (--n-jobs 2)" in err
+    assert "or pass --n-jobs 1" in err
+    assert get_all_study_names(url) == []
+    # In this process no pickling is needed.
+    assert main([*args[:-3], "--n-subsets", "1", "--no-progress"]) == 0

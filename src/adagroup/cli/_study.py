@@ -14,6 +14,7 @@ from typing import Any
 
 from ..exceptions import AdagroupError, StudyNotFoundError
 from ..runs import RunState
+from . import one_line
 from ._args import (
     check_out_folder,
     check_plan,
@@ -236,6 +237,8 @@ def run_command(args: argparse.Namespace) -> int:
                 f"--tasks {unknown} are not tasks of the trainer {args.trainer!r} (its tasks: "
                 f"{list(declared)}). Drop --tasks to use the trainer's own task list."
             )
+    if args.executor == "process" or (args.executor is None and args.n_jobs != 1):
+        _check_picklable(trainer, args)
     direction = getattr(trainer, "greater_is_better", None)
     study = None
     if tasks is None:
@@ -298,6 +301,27 @@ def run_command(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _check_picklable(trainer: Any, args: argparse.Namespace) -> None:
+    """Worker processes receive the trainer pickled; say so before any run fails on it.
+
+    Otherwise every run fails in the pool ("Can't pickle local object") and is
+    retried --max-retries times. Ray ships trainers with cloudpickle and is not checked.
+    """
+    import pickle
+
+    from . import CLIUsageError
+
+    try:
+        pickle.dumps(trainer)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        jobs = "--executor process" if args.executor else f"--n-jobs {args.n_jobs}"
+        raise CLIUsageError(
+            f"--trainer {args.trainer!r} cannot be sent to worker processes ({jobs}): "
+            f"{one_line(exc)}. Define it at module level (a def or class, not a lambda or "
+            "nested function), or pass --n-jobs 1."
+        ) from None
 
 
 def _run_adaptive(
