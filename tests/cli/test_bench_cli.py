@@ -48,3 +48,12 @@ def test_bench_accepts_both_seed_spellings():
     parser = build_parser()
     assert parser.parse_args(["bench", "--random-state", "4"]).seed == 4
     assert parser.parse_args(["bench", "--seed", "4"]).seed == 4
+
+
+def test_unknown_case_names_the_flag_and_the_closest_cases(capsys):
+    from adagroup.cli import main
+
+    assert main(["bench", "--case", "mtl-3x33"]) == 2
+    err = capsys.readouterr().err
+    assert "--case 'mtl-3x33' is not a benchmark case; did you mean mtl-3x3" in err
+    assert "'case' parameter" not in err and len(err.strip().splitlines()) == 1

@@ -64,6 +64,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=bench_command)
 
 
+def _check_cases(names: list[str], suite: str) -> None:
+    """Unknown --case names are refused with the closest known ones, not all of them."""
+    import difflib
+
+    from ..bench import list_cases
+    from . import CLIUsageError
+
+    known = [c.name for c in list_cases()]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise CLIUsageError(
+                f"--case {name!r} is not a benchmark case; {hint}`adagroup bench --suite "
+                f"{suite} --list` shows the cases of that suite."
+            )
+
+
 def bench_command(args: argparse.Namespace) -> int:
     """Run ``adagroup bench``."""
     from ..bench import (
@@ -77,6 +95,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
     if args.n_jobs < 1:
         raise ValueError(f"--n-jobs must be an int >= 1. Got {args.n_jobs}; e.g. --n-jobs 2.")
+    _check_cases(args.case or [], args.suite)
     if args.list:
         for case in list_cases(suite=args.suite):
             sys.stdout.write(f"{case.name:<28} {case.family:<14} {case.description}\n")
