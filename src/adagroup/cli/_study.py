@@ -240,17 +240,19 @@ def run_command(args: argparse.Namespace) -> int:
     if args.executor == "process" or (args.executor is None and args.n_jobs != 1):
         _check_picklable(trainer, args)
     direction = getattr(trainer, "greater_is_better", None)
-    study = None
-    if tasks is None:
-        # Opening without tasks never creates; a new study takes the trainer's task list.
-        try:
-            study = Study(args.name, url, greater_is_better=direction)
-        except StudyNotFoundError as exc:
-            if not declared:
-                raise StudyNotFoundError(
-                    f"{exc.__cause__ or exc} Pass --tasks a,b,c to create it."
-                ) from None
-            tasks = list(declared)
+    # Opening without tasks never creates. An existing study is then checked against
+    # --tasks (a mismatch is reported as such); a new one takes the trainer's task list.
+    try:
+        study = Study(args.name, url, greater_is_better=direction)
+    except StudyNotFoundError as exc:
+        study = None
+        if tasks is None and not declared:
+            raise StudyNotFoundError(
+                f"{exc.__cause__ or exc} Pass --tasks a,b,c to create it."
+            ) from None
+        tasks = list(declared) if tasks is None else tasks
+    if study is not None and tasks is not None:
+        study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
     n_tasks = len(study.tasks) if study is not None else len(tasks or ())
     if not args.adaptive:
         check_plan(n_tasks, args.subset_size, args.n_subsets)
