@@ -1,6 +1,7 @@
 # The two quick-start commands are `make demo` and `make test`. Both need only python3 (with its
 # venv module) and make: they create a project virtual env in .venv and install into it, so they
 # work where the system Python refuses pip installs (PEP 668, "externally-managed-environment").
+# VENV=/path/to/an/existing/env installs into (and runs from) that environment instead.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
