@@ -18,9 +18,11 @@ export OMP_NUM_THREADS ?= 1
 	clean distclean
 
 # A failed `python3 -m venv` (Debian without python3-venv) leaves a venv without pip behind;
-# removing it makes the next attempt start over instead of failing on the missing pip.
+# removing it makes the next attempt start over instead of failing on the missing pip. Only a
+# folder this rule created is removed, never one that VENV= pointed at.
 $(BIN)/python:
-	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	@new=; [ -e "$(VENV)" ] || new=1; \
+	$(PYTHON) -m venv $(VENV) || { [ -z "$$new" ] || rm -rf "$(VENV)"; \
 	  echo "make: could not create $(VENV) with $(PYTHON) -m venv. On Debian/Ubuntu install" \
 	       "the venv module (sudo apt-get install python3-venv), or pass PYTHON=/path/to/python3."; \
 	  exit 1; }
@@ -78,4 +80,4 @@ clean:
 		adagroup-demo.db-wal adagroup-demo.db-shm
 
 distclean: clean
-	rm -rf $(VENV) src/adagroup.egg-info
+	rm -rf $(VENV) src/adagroup.egg-info .mypy_cache .ruff_cache
