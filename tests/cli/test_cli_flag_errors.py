@@ -192,3 +192,10 @@ def test_unpicklable_trainer_with_workers_is_refused_before_any_run(url, tmp_pat
     assert get_all_study_names(url) == []
     # In this process no pickling is needed.
     assert main([*args[:-3], "--n-subsets", "1", "--no-progress"]) == 0
+
+
+def test_adaptive_zero_subsets_per_step_names_the_flag(url, capsys):
+    err = _error(_run(url, "--tasks", "a,b,c", "--adaptive", "--n-subsets", "0"), capsys)
+    assert "--n-subsets 0 with --adaptive would train nothing" in err
+    assert "n_subsets_per_step" not in err
+    assert get_all_study_names(url) == []

@@ -256,6 +256,13 @@ def run_command(args: argparse.Namespace) -> int:
     n_tasks = len(study.tasks) if study is not None else len(tasks or ())
     if not args.adaptive:
         check_plan(n_tasks, args.subset_size, args.n_subsets)
+    elif args.n_subsets == 0:
+        from . import CLIUsageError
+
+        raise CLIUsageError(
+            "--n-subsets 0 with --adaptive would train nothing: it counts the subsets of each "
+            "AdaGroup step. Pass --n-subsets 1 or more, or leave it out for the default."
+        )
     if study is None:
         study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
     seeds = tuple(range(args.seeds))
