@@ -9,7 +9,7 @@ heavy parts (storage, trainers, plots) load on first use.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ _LAZY = {
     "spectral_clustering": "adagroup.cluster",
     "lloyd_clustering": "adagroup.cluster",
     "exhaustive_clustering": "adagroup.cluster",
+    "SDPResult": "adagroup.cluster._sdp",
     "density_objective": "adagroup.cluster",
     "labels_to_groups": "adagroup.cluster",
     "make_planted_affinity": "adagroup.datasets",
@@ -52,9 +53,108 @@ _LAZY = {
     "plot_affinity": "adagroup.plot",
     "read_affinity": "adagroup.io",
     "write_affinity": "adagroup.io",
+    # errors and warnings: `except adagroup.AdagroupError` catches every deliberate error
+    "AdagroupError": "adagroup.exceptions",
+    "SolverError": "adagroup.exceptions",
+    "StudyNotFoundError": "adagroup.exceptions",
+    "StudyMismatchError": "adagroup.exceptions",
+    "RunUpdateError": "adagroup.exceptions",
+    "StorageInternalError": "adagroup.exceptions",
+    "SchemaVersionError": "adagroup.exceptions",
+    "TrainerError": "adagroup.exceptions",
+    "AdagroupWarning": "adagroup.exceptions",
+    "ConvergenceWarning": "adagroup.exceptions",
+    "FewerClustersWarning": "adagroup.exceptions",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+# A literal list, so that IDEs, type checkers and linters can read it; the test suite
+# checks that it names exactly the keys of _LAZY and __version__.
+__all__ = [
+    "AdaGroup",
+    "AdagroupError",
+    "AdagroupWarning",
+    "AffinityEstimate",
+    "BaseStorage",
+    "ConvergenceWarning",
+    "ExhaustiveClustering",
+    "FewerClustersWarning",
+    "InMemoryStorage",
+    "LloydClustering",
+    "RunRecord",
+    "RunState",
+    "RunUpdateError",
+    "SDPClustering",
+    "SDPResult",
+    "SQLStorage",
+    "SchemaVersionError",
+    "SolverError",
+    "SpectralClustering",
+    "StorageInternalError",
+    "Study",
+    "StudyMismatchError",
+    "StudyNotFoundError",
+    "TaskSet",
+    "TrainerError",
+    "__version__",
+    "adaptive_subsets",
+    "all_pairs",
+    "cover_pairs",
+    "density_objective",
+    "estimate_affinity",
+    "exhaustive_clustering",
+    "get_all_study_names",
+    "get_storage",
+    "labels_to_groups",
+    "lloyd_clustering",
+    "load_study",
+    "make_fig2_affinity",
+    "make_planted_affinity",
+    "plot_affinity",
+    "read_affinity",
+    "sample_subsets",
+    "sdp_clustering",
+    "singletons",
+    "spectral_clustering",
+    "write_affinity",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers see instead of __getattr__
+    from .adaptive import AdaGroup
+    from .affinity import AffinityEstimate, estimate_affinity
+    from .cluster import (
+        ExhaustiveClustering,
+        LloydClustering,
+        SDPClustering,
+        SpectralClustering,
+        density_objective,
+        exhaustive_clustering,
+        labels_to_groups,
+        lloyd_clustering,
+        sdp_clustering,
+        spectral_clustering,
+    )
+    from .cluster._sdp import SDPResult
+    from .datasets import make_fig2_affinity, make_planted_affinity
+    from .exceptions import (
+        AdagroupError,
+        AdagroupWarning,
+        ConvergenceWarning,
+        FewerClustersWarning,
+        RunUpdateError,
+        SchemaVersionError,
+        SolverError,
+        StorageInternalError,
+        StudyMismatchError,
+        StudyNotFoundError,
+        TrainerError,
+    )
+    from .io import read_affinity, write_affinity
+    from .plot import plot_affinity
+    from .runs import RunRecord, RunState
+    from .sampling import adaptive_subsets, all_pairs, cover_pairs, sample_subsets, singletons
+    from .storage import BaseStorage, InMemoryStorage, SQLStorage, get_storage
+    from .study import Study, get_all_study_names, load_study
+    from .tasks import TaskSet
 
 
 def __getattr__(name: str) -> Any:

@@ -45,3 +45,16 @@ def test_write_report_writes_markdown_json_and_heatmaps(tmp_path):
     assert (tmp_path / "out" / "planted-unequal-n10-k3.png").stat().st_size > 1000
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert data["cases"][0]["name"] == "planted-unequal-n10-k3"
+
+
+def test_report_shows_the_measurement_but_not_the_measurers_notes():
+    bench = run_benchmark("quick", cases=["icl"], methods=["spectral"], end_to_end=False)
+    (case,) = bench.cases
+    case.data.info["note"] = "Run with a placeholder --note; the issue's claim is not reproduced."
+    md = to_markdown(bench, {})
+    table = format_case_table(case)
+    for text in (md, table):
+        assert "command: python benchmarks/icl_affinity.py" in text
+        assert "placeholder" not in text and "the issue's" not in text
+    # The notes stay in results.json for whoever wants them.
+    assert "placeholder --note" in json.dumps(bench.to_dict())

@@ -37,6 +37,23 @@ def test_bench_list_names_the_quick_cases(capsys):
 
 def test_bench_usage_errors_exit_2(capsys):
     assert main(["bench", "--case", "no-such-case"]) == 2
-    assert "known cases" in capsys.readouterr().err
+    assert "--case 'no-such-case' is not a benchmark case" in capsys.readouterr().err
     assert main(["bench", "--suite", "quick", "--retrain"]) == 2
     assert "--suite full --retrain" in capsys.readouterr().err
+
+
+def test_bench_accepts_both_seed_spellings():
+    from adagroup.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench", "--random-state", "4"]).seed == 4
+    assert parser.parse_args(["bench", "--seed", "4"]).seed == 4
+
+
+def test_unknown_case_names_the_flag_and_the_closest_cases(capsys):
+    from adagroup.cli import main
+
+    assert main(["bench", "--case", "mtl-3x33"]) == 2
+    err = capsys.readouterr().err
+    assert "--case 'mtl-3x33' is not a benchmark case; did you mean mtl-3x3" in err
+    assert "'case' parameter" not in err and len(err.strip().splitlines()) == 1

@@ -70,10 +70,10 @@ def test_cluster_npy(tmp_path, capsys):
     [
         (",a,b\na,1,x\nb,2,3\n", "2", "Non-numeric cell 'x'"),
         (",a,a\na,1,2\na,2,3\n", "2", "Duplicate task row names"),
-        (",a,b\na,1,2\nb,2,3\n", "3", "n_clusters"),
-        (",a,b\na,1,2\nb,2,3\n", "0", "n_clusters"),
+        (",a,b\na,1,2\nb,2,3\n", "3", "--k 3 asks for more groups than the 2 tasks"),
+        (",a,b\na,1,2\nb,2,3\n", "0", "argument --k: must be an int >= 1 or 'auto'. Got '0'"),
         (",a,b\na,1,nan\nb,2,3\n", "1", "must be finite"),
-        (",a,b,c\na,1,2,3\nb,2,3,4\n", "1", "square matrix"),
+        (",a,b,c\na,1,2,3\nb,2,3,4\n", "1", "is not square: 2 rows"),
     ],
 )
 def test_cluster_bad_input_is_one_line(tmp_path, content, k, match):
@@ -95,3 +95,11 @@ def test_plot_into_missing_folder_is_a_clear_error(matrix_csv, tmp_path, capsys)
     out = tmp_path / "nope" / "h.png"
     assert main(["cluster", str(path), "--k", "2", "--plot", str(out)]) == 2
     assert "The '--plot' folder" in capsys.readouterr().err
+
+
+def test_cluster_reads_semicolon_csv(matrix_csv, tmp_path, capsys):
+    path, truth = matrix_csv
+    semi = tmp_path / "semi.csv"
+    semi.write_text(path.read_text().replace(",", ";"))
+    assert main(["cluster", str(semi), "--k", "3", "--json"]) == 0
+    assert sorted(sorted(g) for g in json.loads(capsys.readouterr().out)["groups"]) == truth

@@ -51,8 +51,10 @@ def test_missing_study_without_tasks_or_declared_names_is_one_line(url, tmp_path
 def test_bad_arguments_write_nothing(url, tmp_path, capsys):
     args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "cli_planted:trainer",
             "--seeds", "0"]  # fmt: skip
-    assert main(args) == 2
-    assert "--seeds must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "argument --seeds: must be an int >= 1. Got '0'" in capsys.readouterr().err
     from adagroup.study import get_all_study_names
 
     assert get_all_study_names(url) == []
@@ -96,3 +98,15 @@ def test_a_trainer_with_default_arguments_is_not_taken_for_a_factory(tmp_path, m
 
     assert load_trainer("defaults_trainer:train") is defaults_trainer.train
     assert load_trainer("defaults_trainer:make") is defaults_trainer.train
+
+
+def test_affinity_out_tsv_is_tab_separated(url, tmp_path, capsys):
+    args = ["study", "run", "--storage", url, "--name", "s", "--trainer", "cli_planted:trainer",
+            "--n-subsets", "12", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    out = tmp_path / "T.tsv"
+    assert main(["study", "affinity", "--storage", url, "--name", "s", "--out", str(out)]) == 0
+    header = out.read_text().splitlines()[0].split("\t")
+    assert len(header) == 7 and header[0] == "task"
+    T, names = read_affinity(out)
+    assert T.shape == (6, 6) and names == header[1:]

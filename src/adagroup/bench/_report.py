@@ -33,6 +33,14 @@ def _yes_no(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
+def _sdp_reaches_exact(case: CaseResult) -> bool:
+    """Whether the SDP's F equals exact search's optimum (up to round-off)."""
+    sdp, exact = case.score("sdp").objective, case.score("exact").objective
+    if sdp is None or exact is None:
+        return False
+    return sdp >= exact - 1e-9 * max(1.0, abs(exact))
+
+
 def _case_header(case: CaseResult) -> list[str]:
     lines = [f"{case.name}  [{case.family}, n={case.n_tasks}, k={case.n_clusters}]"]
     if case.description:
@@ -62,8 +70,8 @@ def _case_header(case: CaseResult) -> list[str]:
             lines.append("  measured: " + ", ".join(shown))
         if "command" in info:
             lines.append(f"  command: {info['command']}")
-        if "note" in info:
-            lines.append(f"  note: {info['note']}")
+        # info["note"] holds the measurer's working notes (kept in results.json); the
+        # report shows what was measured and how, not those notes.
     return lines
 
 
@@ -171,12 +179,7 @@ def format_summary(bench: BenchResult) -> str:
         )
     ]
     if both:
-        same = [
-            c
-            for c in both
-            if c.score("sdp").objective
-            >= c.score("exact").objective - 1e-9 * max(1.0, abs(c.score("exact").objective))
-        ]
+        same = [c for c in both if _sdp_reaches_exact(c)]
         lines.append(f"  SDP reaches the exact optimum F on {len(same)}/{len(both)} cases")
     for name, reason in bench.skipped:
         lines.append(f"  skipped {name}: {reason}")
@@ -253,7 +256,7 @@ def write_heatmaps(bench: BenchResult, out: str | Path) -> dict[str, str]:
             "The benchmark heatmaps need matplotlib; install it with pip install "
             '"adagroup[cluster]".'
         ) from None
-    from ..plot import plot_affinity
+    from ..plot import colorbar_label, plot_affinity
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,8 +276,18 @@ def write_heatmaps(bench: BenchResult, out: str | Path) -> dict[str, str]:
             1, len(panels), figsize=(len(panels) * (size + 1.6), size), layout="constrained"
         )
         axes = list(axes) if len(panels) > 1 else [axes]
+        # Trained cases say how their affinity was normalised; planted ones are given as is.
+        info = case.data.info or {}
+        label = colorbar_label(info["normalize"]) if "normalize" in info else None
         for ax, (title, labels) in zip(axes, panels, strict=True):
-            plot_affinity(case.data.T, labels, case.data.task_names, ax=ax, title=title)
+            plot_affinity(
+                case.data.T,
+                labels,
+                case.data.task_names,
+                ax=ax,
+                title=title,
+                colorbar_label=label,
+            )
         fig.suptitle(case.name)
         name = f"{case.name}.png"
         fig.savefig(out / name, dpi=90, bbox_inches="tight")

@@ -12,10 +12,11 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..exceptions import AdagroupError
 
-__all__ = ["main", "CLIUsageError"]
+__all__ = ["main", "CLIUsageError", "one_line"]
 
 _SUBCOMMAND_MODULES = ("_cluster", "_study", "_bench", "_demo")
 
@@ -24,13 +25,18 @@ class CLIUsageError(AdagroupError):
     """The command line was well-formed but asks for something impossible."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every available subcommand."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
-        prog="adagroup", description="Decide which tasks should be trained together."
-    )
+    parser = _Parser(prog="adagroup", description="Decide which tasks should be trained together.")
     parser.add_argument("--version", action="version", version=f"adagroup {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,16 +62,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
     try:
         return int(args.func(args) or 0)
-    except (AdagroupError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+    except (AdagroupError, ValueError, TypeError, OSError, ImportError) as exc:
         if args.verbose:
             raise
-        print(f"adagroup {args.command}: error: {exc}", file=sys.stderr)
+        print(f"adagroup {command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"adagroup {args.command}: interrupted", file=sys.stderr)
+        print(f"adagroup {command}: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line, without SQLAlchemy's link to its error docs.
+
+    SQLAlchemy appends "(Background on this error at: https://sqlalche.me/...)" on a
+    line of its own; that link explains SQLAlchemy, not what the user should change.
+    """
+    lines = [line.strip() for line in str(exc).splitlines()]
+    kept = [line for line in lines if line and not line.startswith("(Background on this error")]
+    return " ".join(kept) or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

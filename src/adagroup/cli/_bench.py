@@ -47,13 +47,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="measure the icl affinity again instead of reading the shipped one (full suite)",
     )
     p.add_argument("--n-jobs", type=int, default=1, help="training processes (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of methods and training")
+    # Both spellings, as in every subcommand: --seed, or --random-state as in the Python API.
+    p.add_argument(
+        "--seed",
+        "--random-state",
+        dest="seed",
+        type=int,
+        default=0,
+        help="seed of methods and training",
+    )
     p.add_argument(
         "--no-end-to-end",
         action="store_true",
         help="skip training one model per group on the trained cases",
     )
     p.set_defaults(func=bench_command)
+
+
+def _check_cases(names: list[str], suite: str) -> None:
+    """Unknown --case names are refused with the closest known ones, not all of them."""
+    import difflib
+
+    from ..bench import list_cases
+    from . import CLIUsageError
+
+    known = [c.name for c in list_cases()]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise CLIUsageError(
+                f"--case {name!r} is not a benchmark case; {hint}`adagroup bench --suite "
+                f"{suite} --list` shows the cases of that suite."
+            )
 
 
 def bench_command(args: argparse.Namespace) -> int:
@@ -69,6 +95,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
     if args.n_jobs < 1:
         raise ValueError(f"--n-jobs must be an int >= 1. Got {args.n_jobs}; e.g. --n-jobs 2.")
+    _check_cases(args.case or [], args.suite)
     if args.list:
         for case in list_cases(suite=args.suite):
             sys.stdout.write(f"{case.name:<28} {case.family:<14} {case.description}\n")

@@ -6,8 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ..cluster._validation import check_affinity
+from ._args import int_arg
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 __all__ = ["add_parser", "cluster_command", "format_result"]
 
@@ -16,11 +21,14 @@ def _k_argument(text: str) -> int | str:
     if text == "auto":
         return text
     try:
-        return int(text)
+        k = int(text)
     except ValueError:
+        k = 0
+    if k < 1:
         raise argparse.ArgumentTypeError(
-            f"--k must be an int >= 1 or 'auto'. Got {text!r}; e.g. --k 3 or --k auto."
-        ) from None
+            f"must be an int >= 1 or 'auto'. Got {text!r}; e.g. --k 3 or --k auto."
+        )
+    return k
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,11 +43,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "higher is better) to maximise the average within-group density. T is symmetrised."
         ),
     )
-    p.add_argument("matrix", metavar="MATRIX", help="CSV (header row + index column) or .npy")
+    p.add_argument(
+        "matrix",
+        metavar="MATRIX",
+        help=".csv/.tsv/.txt (comma, semicolon, tab or blanks; header row and index column of "
+        "task names, or either, or numbers only) or .npy",
+    )
     p.add_argument("--k", type=_k_argument, required=True, help="number of groups, or 'auto'")
     p.add_argument("--method", choices=sorted(METHODS), default="sdp")
-    p.add_argument("--max-k", type=int, default=None, help="largest k tried by --k auto")
-    p.add_argument("--seed", type=int, default=0, help="random_state of the method")
+    p.add_argument("--max-k", type=int_arg(1), default=None, help="largest k tried by --k auto")
+    # Both spellings: --seed here and in bench/demo, --random-state in study run.
+    p.add_argument(
+        "--seed", "--random-state", dest="seed", type=int, default=0, help="random_state"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", help="write a heatmap reordered by group")
     p.set_defaults(func=cluster_command)
@@ -58,6 +74,7 @@ def cluster_command(args: argparse.Namespace) -> int:
     T, names = read_affinity(args.matrix)
     # Checked here too so that errors name the command's argument, not the estimator's T.
     check_affinity(T, caller="adagroup cluster", param="MATRIX")
+    _check_k(args, n_tasks=T.shape[0])
     params = {"n_clusters": args.k, "random_state": args.seed}
     if args.max_k is not None:
         params["max_clusters"] = args.max_k
@@ -76,6 +93,22 @@ def cluster_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_k(args: argparse.Namespace, n_tasks: int) -> None:
+    """Check --k and --max-k against the matrix, in the flags' own words."""
+    from . import CLIUsageError
+
+    if args.k != "auto" and args.k > n_tasks:
+        raise CLIUsageError(
+            f"--k {args.k} asks for more groups than the {n_tasks} tasks of {args.matrix!r}; "
+            f"use --k in [1, {n_tasks}] or --k auto."
+        )
+    if args.max_k is not None and args.k != "auto":
+        raise CLIUsageError(
+            f"--max-k {args.max_k} is only used by --k auto. Got --k {args.k}; drop --max-k or "
+            "pass --k auto."
+        )
+
+
 def _write_plot(path: str, T, estimator, names: list[str]) -> None:
     from ..plot import plot_affinity
 
@@ -85,10 +118,12 @@ def _write_plot(path: str, T, estimator, names: list[str]) -> None:
         names,
         title=f"{estimator.method}: k={estimator.n_clusters_}, F={estimator.objective_:.4g}",
     )
-    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
-    plt.close(ax.figure)
+    # plot_affinity made this figure (no ax was passed), so it is a Figure, not a SubFigure.
+    fig = cast("Figure", ax.figure)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
 
 
 def format_result(result: dict, k_table: list[dict] | None = None) -> str:

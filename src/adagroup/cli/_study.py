@@ -1,4 +1,4 @@
-"""``adagroup study run|status|affinity``: plan, train, inspect and estimate a study."""
+"""``adagroup study run|status|affinity|list|delete``: plan, train, inspect, estimate, tidy."""
 
 from __future__ import annotations
 
@@ -14,6 +14,17 @@ from typing import Any
 
 from ..exceptions import AdagroupError, StudyNotFoundError
 from ..runs import RunState
+from . import one_line
+from ._args import (
+    check_out_folder,
+    check_plan,
+    check_storage_folder,
+    float_arg,
+    int_arg,
+    n_jobs_arg,
+    parse_task_list,
+    sqlite_path,
+)
 
 __all__ = ["add_parser", "load_trainer", "default_n_subsets"]
 
@@ -103,13 +114,14 @@ def _n_positional(fn: Any) -> int | None:
     )
 
 
-def _storage_arg(p: argparse.ArgumentParser) -> None:
+def _storage_arg(p: argparse.ArgumentParser, name: bool = True) -> None:
     p.add_argument(
         "--storage",
         default=None,
         help=f"SQLAlchemy URL or SQLite file (default: ${STORAGE_ENV})",
     )
-    p.add_argument("--name", required=True, help="study name")
+    if name:
+        p.add_argument("--name", required=True, help="study name")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -137,14 +149,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "task_names attribute)",
     )
     run.add_argument("--trainer", required=True, help="MODULE:ATTR trainer or factory")
-    run.add_argument("--subset-size", type=int, default=3, help="tasks per subset (default 3)")
     run.add_argument(
-        "--n-subsets", type=int, default=None, help="subsets to plan (default 5 x n_tasks)"
+        "--subset-size", type=int_arg(1), default=3, help="tasks per subset (default 3)"
     )
-    run.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 per subset (default 1)")
+    run.add_argument(
+        "--n-subsets", type=int_arg(0), default=None, help="subsets to plan (default 5 x n_tasks)"
+    )
+    run.add_argument(
+        "--seeds", type=int_arg(1), default=1, help="seeds 0..S-1 per subset (default 1)"
+    )
     run.add_argument(
         "--n-jobs",
-        type=int,
+        type=n_jobs_arg,
         default=None,
         help="runs at once (default 1; with --executor: every CPU, or the Ray cluster's capacity)",
     )
@@ -155,8 +171,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--cpus-per-run", type=float, default=None, help="CPUs each run needs (--executor ray)"
     )
-    run.add_argument("--random-state", type=int, default=0, help="seed of the subset plan")
-    run.add_argument("--max-retries", type=int, default=2, help="retries per failed run")
+    # Both spellings: --seed as in cluster/bench/demo, --random-state as in the Python API.
+    run.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=int,
+        default=0,
+        help="seed of the subset plan",
+    )
+    run.add_argument("--max-retries", type=int_arg(0), default=2, help="retries per failed run")
     run.add_argument(
         "--timeout",
         type=_timeout_arg,
@@ -164,18 +188,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="per-run limit in seconds, 'none', or 'auto' (default: with --n-jobs/--executor, "
         "kill a run after 10 x the slowest completed run, at least 600 s)",
     )
-    run.add_argument("--heartbeat-interval", type=float, default=30.0, help="seconds")
+    run.add_argument("--heartbeat-interval", type=float_arg(), default=30.0, help="seconds")
     run.add_argument(
         "--retry-failed",
         action="store_true",
         help="give runs that failed max-retries times one more attempt",
     )
     run.add_argument("--adaptive", action="store_true", help="AdaGroup: tasks in batches")
-    run.add_argument("--batch-size", type=int, default=None, help="AdaGroup batch size")
-    run.add_argument("--max-k", type=int, default=None, help="AdaGroup's largest k")
+    run.add_argument("--batch-size", type=int_arg(1), default=None, help="AdaGroup batch size")
+    run.add_argument("--max-k", type=int_arg(1), default=None, help="AdaGroup's largest k")
     run.add_argument(
         "--budget",
-        type=int,
+        type=int_arg(1),
         default=None,
         help="AdaGroup: most training runs before stopping (default 8 x n_tasks)",
     )
@@ -208,8 +232,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep unmeasured entries empty (NaN) instead of filling them with the row mean",
     )
-    aff.add_argument("--out", required=True, help="output CSV (or .npy)")
+    aff.add_argument("--out", required=True, help="output .csv, .tsv (tab-separated) or .npy")
     aff.set_defaults(func=affinity_command)
+
+    lst = sub.add_parser("list", help="list the studies of a storage with their run counts")
+    _storage_arg(lst, name=False)
+    lst.add_argument("--json", action="store_true", help="print one JSON object")
+    lst.set_defaults(func=list_command)
+
+    delete = sub.add_parser("delete", help="delete a study with all its runs")
+    _storage_arg(delete)
+    delete.add_argument("--yes", action="store_true", help="delete without asking back")
+    delete.set_defaults(func=delete_command)
 
 
 def _storage(args: argparse.Namespace) -> str:
@@ -220,6 +254,7 @@ def _storage(args: argparse.Namespace) -> str:
         raise CLIUsageError(
             f"no storage: pass --storage sqlite:///study.db or set ${STORAGE_ENV}."
         )
+    check_storage_folder(url, "--storage" if args.storage else f"${STORAGE_ENV}")
     return url
 
 
@@ -264,6 +299,8 @@ def run_command(args: argparse.Namespace) -> int:
     """``adagroup study run``."""
     from ..study import Study
 
+    # Every argument is checked before a study is created: a corrected rerun must not find a
+    # study created from a mistyped command.
     url = _storage(args)
     # Check the arguments before anything is written to the store.
     for flag in ("batch_size", "max_k", "budget", "confidence"):
@@ -276,36 +313,41 @@ def run_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--confidence must be in (0, 1], e.g. --confidence 0.9. Got {args.confidence}."
         )
-    if args.budget is not None and args.budget < 1:
-        raise ValueError(f"--budget must be >= 1 training run. Got {args.budget}.")
     if args.adaptive:
         _check_adaptive(args)
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1. Got {args.seeds}.")
-    if args.subset_size < 1:
-        raise ValueError(f"--subset-size must be >= 1. Got {args.subset_size}.")
     resources = _ray_resources(args)
     trainer = load_trainer(args.trainer)
-    declared = getattr(trainer, "task_names", None)
+    declared: Any = getattr(trainer, "task_names", None)
     tasks = None
     if args.tasks:
-        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        tasks = parse_task_list(args.tasks)
         unknown = sorted(set(tasks) - set(declared)) if declared else []
         if unknown:
             raise ValueError(
                 f"--tasks {unknown} are not tasks of the trainer {args.trainer!r} (its tasks: "
                 f"{list(declared)}). Drop --tasks to use the trainer's own task list."
             )
+    if args.executor == "process" or (args.executor is None and args.n_jobs not in (None, 1)):
+        _check_picklable(trainer, args)
     direction = getattr(trainer, "greater_is_better", None)
+    # Opening without tasks never creates. An existing study is then checked against
+    # --tasks (a mismatch is reported as such); a new one takes the trainer's task list.
     try:
-        study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
+        study = Study(args.name, url, greater_is_better=direction)
     except StudyNotFoundError as exc:
-        # A new study without --tasks takes the trainer's own task list when it declares one.
-        if tasks is not None or not declared:
+        study = None
+        if tasks is None and not declared:
             raise StudyNotFoundError(
                 f"{exc.__cause__ or exc} Pass --tasks a,b,c to create it."
             ) from None
-        study = Study(args.name, url, tasks=list(declared), greater_is_better=direction)
+        tasks = list(declared) if tasks is None else tasks
+    if study is not None and tasks is not None:
+        study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
+    n_tasks = len(study.tasks) if study is not None else len(tasks or ())
+    if not args.adaptive:
+        check_plan(n_tasks, args.subset_size, args.n_subsets)
+    if study is None:
+        study = Study(args.name, url, tasks=tasks, greater_is_better=direction)
     seeds = tuple(range(args.seeds))
     if args.n_jobs is None:
         n_jobs = 1 if args.executor is None else -1
@@ -323,10 +365,6 @@ def run_command(args: argparse.Namespace) -> int:
             from ..sampling import sample_subsets, singletons
 
             n = len(study.tasks)
-            if not 1 <= args.subset_size <= n:
-                raise ValueError(
-                    f"--subset-size must be in [1, {n}] for {n} tasks. Got {args.subset_size}."
-                )
             m = (
                 default_n_subsets(n, args.subset_size)
                 if args.n_subsets is None
@@ -408,14 +446,37 @@ def _check_adaptive(args: argparse.Namespace) -> None:
         m = re.match(pattern, str(exc))
         if not m or m.group(1) not in _ADAPTIVE_FLAGS:
             raise
+        # "None" is Python's word for leaving the flag out.
+        what = m.group(2).replace("None or ", "")
         raise ValueError(
-            f"{_ADAPTIVE_FLAGS[m.group(1)]} must be {m.group(2)} for --adaptive. Got {m.group(3)}."
+            f"{_ADAPTIVE_FLAGS[m.group(1)]} must be {what} for --adaptive. Got {m.group(3)}."
         ) from None
 
 
 def _last_line(error: str | None) -> str:
     lines = (error or "").strip().splitlines()
     return lines[-1] if lines else "no error recorded"
+
+
+def _check_picklable(trainer: Any, args: argparse.Namespace) -> None:
+    """Worker processes receive the trainer pickled; say so before any run fails on it.
+
+    Otherwise every run fails in the pool ("Can't pickle local object") and is
+    retried --max-retries times. Ray ships trainers with cloudpickle and is not checked.
+    """
+    import pickle
+
+    from . import CLIUsageError
+
+    try:
+        pickle.dumps(trainer)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        jobs = "--executor process" if args.executor else f"--n-jobs {args.n_jobs}"
+        raise CLIUsageError(
+            f"--trainer {args.trainer!r} cannot be sent to worker processes ({jobs}): "
+            f"{one_line(exc)}. Define it at module level (a def or class, not a lambda or "
+            "nested function), or pass --n-jobs 1."
+        ) from None
 
 
 def _run_adaptive(
@@ -485,8 +546,8 @@ def _load_existing(args: argparse.Namespace) -> Any:
     from ..study import load_study
 
     url = _storage(args)
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = url[len("sqlite:///") :]
+    path = sqlite_path(url)
+    if path is not None:
         if not os.path.exists(path):
             raise StudyNotFoundError(
                 f"The --storage file {path!r} does not exist; check the path, or create a study "
@@ -535,6 +596,7 @@ def affinity_command(args: argparse.Namespace) -> int:
     from ..affinity import estimate_affinity
     from ..io import write_affinity
 
+    check_out_folder(args.out, "--out")
     study = _load_existing(args)
     runs = study.runs(state=RunState.COMPLETE)
     if not runs:
@@ -568,4 +630,45 @@ def affinity_command(args: argparse.Namespace) -> int:
         )
     path = write_affinity(args.out, T, list(study.tasks.names))
     print(f"wrote {path} ({len(study.tasks)} tasks, {len(runs)} COMPLETE runs)")
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """``adagroup study list``."""
+    from ..study import get_all_study_names, load_study
+
+    url = _storage(args)
+    path = sqlite_path(url)
+    if path is not None and not os.path.exists(path):
+        raise StudyNotFoundError(f"The --storage file {path!r} does not exist; check the path.")
+    rows = []
+    for name in get_all_study_names(url):
+        study = load_study(name, url)
+        by_state = study.summary()
+        rows.append((name, len(study.tasks), {s.name: n for s, n in by_state.items()}))
+    if args.json:
+        print(json.dumps([{"name": n, "n_tasks": k, "runs": c} for n, k, c in rows]))
+        return 0
+    if not rows:
+        print(f"no study in {url}")
+    for name, n_tasks, counts in rows:
+        runs = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
+        print(f"{name}: {n_tasks} tasks, {sum(counts.values())} runs ({runs or 'none'})")
+    return 0
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    """``adagroup study delete``: refuses without ``--yes``, since runs cannot be restored."""
+    study = _load_existing(args)
+    n_runs = sum(study.summary().values())
+    what = f"study {study.name!r} ({len(study.tasks)} tasks, {n_runs} runs)"
+    if not args.yes:
+        print(
+            f"adagroup study delete: would delete {what} and every score in it; pass --yes "
+            "to delete.",
+            file=sys.stderr,
+        )
+        return 1
+    study.storage.delete_study(study.study_id)
+    print(f"deleted {what}")
     return 0
