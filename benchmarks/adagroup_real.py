@@ -8,9 +8,10 @@ is the planted one (ARI = 1) and its downstream loss: one model trained per
 group, each task's test loss divided by its single-task loss, averaged over
 tasks (below 1: the grouping helps).
 
-Strategies, all grouped by the same pipeline (scale-free scores, pooled
-pair-level surrogate, agglomeration + single-task moves, ``k`` by the
-zero-diagonal density peak):
+Strategies, all grouped by the same pipeline
+(:func:`adagroup.adaptive.group_runs`: scale-free scores, pooled pair-level
+surrogate, agglomeration + single-task moves, ``k`` by the zero-diagonal density
+peak):
 
 * ``adagroup``: :class:`adagroup.AdaGroup` (batches of ``max(3, n // 3)`` tasks,
   budget ``8 n``); at budget ``B n`` its grouping is that of the last round
@@ -40,9 +41,8 @@ from pathlib import Path
 import numpy as np
 
 import adagroup as ag
-from adagroup.adaptive import AdaGroup, PairPosterior, RunTable
-from adagroup.adaptive._grouping import density, merge_path
-from adagroup.adaptive._uncertainty import adjusted_rand, choose_k
+from adagroup.adaptive import AdaGroup, group_runs
+from adagroup.adaptive._uncertainty import adjusted_rand
 from adagroup.runs import RunState
 from adagroup.sampling import cover_pairs
 from adagroup.trainers.synthetic import SyntheticMultitaskTrainer
@@ -60,13 +60,10 @@ def make_trainer(groups: int, per: int, seed: int, spread: bool) -> SyntheticMul
     )
 
 
-def group_runs(runs, names) -> list[list[str]]:
-    """The pipeline every non-adaptive strategy is grouped by."""
-    table = RunTable(runs, names, greater_is_better=False)
-    S = PairPosterior(table).S
-    path = merge_path(S, min(10, len(names)))
-    k = choose_k({k: density(S, lab) for k, lab in path.items()}, float(np.abs(S).max()))
-    return [[names[i] for i in np.flatnonzero(path[k] == c)] for c in range(k)]
+def grouped(runs, names) -> list[list[str]]:
+    """The pipeline every non-adaptive strategy is grouped by (AdaGroup's, in one step)."""
+    labels = group_runs(runs, names, greater_is_better=False)
+    return [[names[i] for i in np.flatnonzero(labels == c)] for c in range(labels.max() + 1)]
 
 
 def labels_of(groups, names) -> np.ndarray:
@@ -126,13 +123,13 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
     for b in BUDGETS:
         m = min(b * n, len(triples))
         runs = train(study, trainer, order[:m])
-        record("uniform", b, len(runs), group_runs(runs, names))
+        record("uniform", b, len(runs), grouped(runs, names))
         plan = (cover + rest)[:m]
         runs = train(study, trainer, plan)
-        record("pair cover", b, len(runs), group_runs(runs, names))
+        record("pair cover", b, len(runs), grouped(runs, names))
     pairs = list(itertools.combinations(names, 2))
     runs = train(study, trainer, pairs)
-    record("all pairs", len(pairs) / n, len(runs), group_runs(runs, names))
+    record("all pairs", len(pairs) / n, len(runs), grouped(runs, names))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -192,6 +189,14 @@ def table(results: list[dict]) -> str:
             loss = f"{np.mean(losses):.2f}" if losses else "–"
             cells.append(f"{hits}/{len(rows)} ({loss})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    ada = [r for res in results for r in res["rows"] if r["strategy"] == "adagroup"]
+    worse = [r for r in ada if r["loss_ratio"] is not None and r["loss_ratio"] > 1]
+    silent = [r for r in worse if r.get("min_stability", 0) >= 0.9]
+    footer = (
+        f"\nAdaGroup groupings worse than single-task training: {len(worse)} of "
+        f"{sum(r['loss_ratio'] is not None for r in ada)}, of which {len(silent)} reported "
+        "stable (every task's stability >= 0.9)."
+    )
     rows = [r for res in results for r in res["rows"] if r["strategy"] == "all pairs"]
     hits = sum(r["recovered"] for r in rows)
     mean_b = np.mean([r["budget"] for r in rows])
@@ -199,7 +204,7 @@ def table(results: list[dict]) -> str:
         f"| all pairs (≈{mean_b:.1f}n) | {hits}/{len(rows)} "
         f"({np.mean([r['loss_ratio'] for r in rows]):.2f}) |" + " |" * (len(BUDGETS) - 1)
     )
-    return "\n".join(lines)
+    return "\n".join(lines) + footer
 
 
 def main(argv=None) -> int:

@@ -6,22 +6,22 @@ until the grouping matches the planted one (ARI = 1) at ``--consecutive``
 consecutive checkpoints:
 
 * **uniform**: subsets of ``--subset-size`` tasks drawn uniformly, added
-  ``n / 2`` at a time; after each addition the mean estimator (standardised
-  rows, unmeasured entries filled with the row mean) is clustered with
-  ``n_clusters="auto"``.
+  ``n / 2`` at a time; after each addition the runs are grouped as AdaGroup
+  groups them (:func:`adagroup.adaptive.group_runs`). This is an oracle's
+  count: it stops at the first checkpoints that are right, which no user can
+  know without the planted groups.
 * **AdaGroup**: one full adaptive pass (batches of ``max(5, n // 10)``,
-  default budget) per plan seed; its cost is every run that pass trained, and
-  it counts only if its final grouping is the planted one (ARI = 1). It
-  stops by itself, so there is no checkpoint grid to search.
+  budget ``--budget`` runs per task) per plan seed; its cost is every run that
+  pass trained, and it counts only if its final grouping is the planted one
+  (ARI = 1). It stops by itself (stable, or out of budget).
 * **all pairs**: ``n (n - 1) / 2``, for reference.
 
 Run from the repository root::
 
-    OMP_NUM_THREADS=1 python benchmarks/sample_efficiency.py   # n = 20, 50, 100
-    python benchmarks/sample_efficiency.py --n 20 50  # fewer sizes
+    python benchmarks/sample_efficiency.py                 # n = 20, 50; noise 0.05, 0.2, 0.5
+    python benchmarks/sample_efficiency.py --n 100 --noise 0.05
 
-Prints a markdown table. The clusterer is SDPClustering, or the spectral
-baseline while the SDP module is a placeholder (the table says which).
+Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -32,16 +32,9 @@ import time
 import warnings
 
 import adagroup as ag
-from adagroup.adaptive import AdaGroup
-from adagroup.cluster import SDPClustering, SpectralClustering
+from adagroup.adaptive import AdaGroup, group_runs
 from adagroup.sampling import sample_subsets
 from adagroup.trainers.planted import PlantedTrainer
-
-
-def _clusterer():
-    if "_fit_k" in vars(SDPClustering):
-        return SDPClustering(random_state=0), "sdp"
-    return SpectralClustering(random_state=0), "spectral (SDP placeholder)"
 
 
 def _ari(a, b) -> float:
@@ -61,7 +54,6 @@ def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs:
     """Runs of uniform sampling until ARI = 1 at ``consecutive`` checkpoints in a row."""
     n = trainer.n_tasks
     step = max(n // 2, 1)
-    clusterer, _ = _clusterer()
     plan = sample_subsets(n, size, max_runs, random_state=seed)
     runs = []
     costs, hits = [], []
@@ -69,9 +61,7 @@ def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs:
         for s in plan[len(runs) : stop]:
             subset = tuple(trainer.task_names[i] for i in s)
             runs.append((subset, trainer(subset, 0)))
-        est = ag.estimate_affinity(runs, trainer.task_names, normalize="standardize")
-        model = clusterer.set_params(n_clusters="auto", max_clusters=min(n, 10))
-        labels = model.fit(est.filled("row_mean")).labels_
+        labels = group_runs(runs, trainer.task_names)
         costs.append(stop)
         hits.append(_ari(trainer.true_labels, labels) == 1)
         found = _first_stable(costs, hits, consecutive)
@@ -80,61 +70,65 @@ def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs:
     return None
 
 
-def adagroup_runs(trainer: PlantedTrainer, batch: int, seeds: list[int]):
-    """One AdaGroup pass per plan seed (default budget): its runs and whether it recovered."""
+def adagroup_runs(trainer: PlantedTrainer, batch: int, seeds: list[int], budget: int):
+    """One AdaGroup pass per plan seed: its runs, whether it recovered, why it stopped."""
     out = []
     for seed in seeds:
         study = ag.Study(f"ada{seed}", tasks=trainer.task_names)
-        clusterer, _ = _clusterer()
-        ada = AdaGroup(study, clusterer=clusterer, batch_size=batch, random_state=seed).run(
-            trainer
+        ada = AdaGroup(study, batch_size=batch, budget=budget, random_state=seed).run(trainer)
+        out.append(
+            (ada.n_runs_, _ari(trainer.true_labels, ada.labels_) == 1, ada.stopped_because_)
         )
-        out.append((ada.n_runs_, _ari(trainer.true_labels, ada.labels_) == 1))
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, nargs="+", default=[20, 50, 100])
+    parser.add_argument("--n", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--groups", type=int, default=5, help="planted groups (equal sizes)")
-    parser.add_argument("--noise", type=float, default=0.05)
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.05, 0.2, 0.5])
     parser.add_argument("--subset-size", type=int, default=3)
     parser.add_argument("--consecutive", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="planted trainer seed")
     parser.add_argument("--plan-seeds", type=int, default=3, help="AdaGroup passes per n")
+    parser.add_argument("--budget", type=int, default=8, help="AdaGroup budget, in runs per task")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     logging.basicConfig(level=logging.WARNING)
-    _, method = _clusterer()
     print(
-        f"PlantedTrainer: {args.groups} equal groups, within=1, between=-0.5, noise={args.noise}"
-        f" x scale, scales log-uniform in [1e-2, 1e2]; subsets of {args.subset_size}; "
-        f"clusterer: {method}; success = ARI 1 at {args.consecutive} consecutive checkpoints.\n"
+        f"PlantedTrainer: {args.groups} equal groups, within=1, between=-0.5, noise x scale, "
+        f"scales log-uniform in [1e-2, 1e2]; subsets of {args.subset_size}; uniform: success = "
+        f"ARI 1 at {args.consecutive} consecutive checkpoints; AdaGroup budget "
+        f"{args.budget}n.\n"
     )
     print(
-        "| n | all pairs | uniform runs | AdaGroup runs (per plan seed) | recovered "
+        "| n | noise | all pairs | uniform runs | AdaGroup runs (per plan seed) | recovered "
         "| AdaGroup max / n | seconds |"
     )
-    print("|---:|---:|---:|---|---:|---:|---:|")
-    for n in args.n:
-        start = time.perf_counter()
-        sizes = [n // args.groups + (i < n % args.groups) for i in range(args.groups)]
-        trainer = PlantedTrainer(
-            sizes=sizes, noise=args.noise, scale=(1e-2, 1e2), random_state=args.seed
-        )
-        pairs = n * (n - 1) // 2
-        uni = uniform_runs(trainer, args.subset_size, args.consecutive, 2 * pairs, args.seed)
-        batch = max(5, n // 10)
-        ada = adagroup_runs(trainer, batch, list(range(args.plan_seeds)))
-        runs = ", ".join(f"{r}{'' if ok else ' (missed)'}" for r, ok in ada)
-        n_ok = sum(ok for _, ok in ada)
-        worst = max(r for r, _ in ada)
-        print(
-            f"| {n} | {pairs} | {uni if uni is not None else '> ' + str(2 * pairs)} | "
-            f"{runs} | {n_ok}/{len(ada)} | {worst / n:.2f} | "
-            f"{time.perf_counter() - start:.0f} |",
-            flush=True,
-        )
+    print("|---:|---:|---:|---:|---|---:|---:|---:|")
+    for noise in args.noise:
+        for n in args.n:
+            start = time.perf_counter()
+            sizes = [n // args.groups + (i < n % args.groups) for i in range(args.groups)]
+            trainer = PlantedTrainer(
+                sizes=sizes, noise=noise, scale=(1e-2, 1e2), random_state=args.seed
+            )
+            pairs = n * (n - 1) // 2
+            uni = uniform_runs(trainer, args.subset_size, args.consecutive, 2 * pairs, args.seed)
+            batch = max(5, n // 10)
+            ada = adagroup_runs(trainer, batch, list(range(args.plan_seeds)), args.budget * n)
+            runs = ", ".join(
+                f"{r}{'' if ok else ' (missed)'}{' (budget)' if why == 'budget' else ''}"
+                for r, ok, why in ada
+            )
+            n_ok = sum(ok for _, ok, _ in ada)
+            worst = max(r for r, _, _ in ada)
+            print(
+                f"| {n} | {noise} | {pairs} | {uni if uni is not None else '> ' + str(2 * pairs)}"
+                f" | {runs} | {n_ok}/{len(ada)} | {worst / n:.2f} | "
+                f"{time.perf_counter() - start:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

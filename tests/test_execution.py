@@ -21,6 +21,7 @@ from adagroup.execution import (
 from adagroup.runs import RunState
 from adagroup.study import Study
 
+HERE = Path(__file__).resolve().parent
 TASKS = ["a", "b", "c", "d"]
 PLAN = [(0,), (1,), (2,), (3,), (0, 1), (1, 2, 3), (0, 3)]
 
@@ -113,7 +114,7 @@ def test_ray_local_instance_runs_study(tmp_path, monkeypatch):
     # Ray workers import the trainer's module by name: make tests/ importable for them.
     monkeypatch.setenv(
         "PYTHONPATH",
-        os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]),
+        os.pathsep.join(p for p in [str(HERE), os.environ.get("PYTHONPATH")] if p),
     )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -146,7 +147,7 @@ def test_ray_runs_overlap_on_n_workers(tmp_path, monkeypatch):
     log = str(tmp_path / "intervals.txt")
     monkeypatch.setenv(
         "PYTHONPATH",
-        os.pathsep.join([str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]),
+        os.pathsep.join(p for p in [str(HERE), os.environ.get("PYTHONPATH")] if p),
     )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

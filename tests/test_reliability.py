@@ -29,7 +29,8 @@ TASKS = "a,b,c,d,e,f"
 
 def _env(count_file: Path, sleep: float) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    # No empty entry: an empty PYTHONPATH item puts the working directory on sys.path.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(TESTS), env.get("PYTHONPATH")] if p)
     env[_trainers.COUNT_ENV] = str(count_file)
     env[_trainers.SLEEP_ENV] = str(sleep)
     env.pop("ADAGROUP_STORAGE", None)

@@ -65,6 +65,7 @@ _LAZY = {
     "AdagroupWarning": "adagroup.exceptions",
     "ConvergenceWarning": "adagroup.exceptions",
     "FewerClustersWarning": "adagroup.exceptions",
+    "UnstableGroupingWarning": "adagroup.exceptions",
 }
 
 # A literal list, so that IDEs, type checkers and linters can read it; the test suite
@@ -95,6 +96,7 @@ __all__ = [
     "StudyNotFoundError",
     "TaskSet",
     "TrainerError",
+    "UnstableGroupingWarning",
     "__version__",
     "adaptive_subsets",
     "all_pairs",
@@ -147,6 +149,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see instead of __geta
         StudyMismatchError,
         StudyNotFoundError,
         TrainerError,
+        UnstableGroupingWarning,
     )
     from .io import read_affinity, write_affinity
     from .plot import plot_affinity

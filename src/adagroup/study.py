@@ -434,6 +434,15 @@ class Study:
             states = [RunState(s) for s in state]
         return self.storage.get_all_runs(self.study_id, states)
 
+    def set_attr(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``key`` with the study (see ``attrs``)."""
+        self.storage.set_study_attr(self.study_id, key, value)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The study's attributes, e.g. ``"adagroup"``: AdaGroup's parameters and result."""
+        return self.storage.get_study_attrs(self.study_id)
+
     def summary(self) -> dict[RunState, int]:
         """Return the number of runs in each state (every state present)."""
         return self.storage.count_runs(self.study_id)

@@ -81,7 +81,11 @@ def test_repeated_task_names_the_flag_and_writes_nothing(url, capsys):
     ("flag", "value", "match"),
     [
         ("--n-subsets", "-3", "argument --n-subsets: must be an int >= 0. Got '-3'"),
-        ("--timeout", "-1", "argument --timeout: must be a number of seconds > 0, 'auto' or 'none'. Got '-1'"),
+        (
+            "--timeout",
+            "-1",
+            "argument --timeout: must be a number of seconds > 0, 'auto' or 'none'. Got '-1'",
+        ),
         ("--timeout", "nan", "argument --timeout: must be a number of seconds > 0"),
         ("--heartbeat-interval", "0", "argument --heartbeat-interval: must be a number > 0"),
         ("--n-jobs", "0", "argument --n-jobs: must be an int >= 1, or -1 for every CPU"),

@@ -62,6 +62,14 @@ def test_adaptive_run_groups_and_resumes(tmp_path, planted, capsys):
     assert main(["study", "status", "--storage", url, "--name", "ada", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)
     assert counts["COMPLETE"] == trained and counts.get("FAIL", 0) == 0
+    # The finished adaptive study shows AdaGroup's result, read back from the store.
+    result = counts["adagroup"]["result"]
+    assert sorted(map(sorted, result["groups"])) == sorted(map(sorted, truth))
+    assert (
+        result["stopped_because"] == "stable" and counts["adagroup"]["params"]["batch_size"] == 6
+    )
+    assert main(["study", "status", "--storage", url, "--name", "ada"]) == 0
+    assert line in capsys.readouterr().out
 
     # Running it again resumes the finished study: nothing is trained twice.
     assert main(args) == 0

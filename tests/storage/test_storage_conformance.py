@@ -192,6 +192,22 @@ def test_delete_study(storage, study_id):
     assert storage.get_all_runs(other) == []
 
 
+def test_study_attrs_round_trip_replace_and_go_with_the_study(storage, study_id):
+    assert storage.get_study_attrs(study_id) == {}
+    storage.set_study_attr(study_id, "adagroup", {"k": 3, "groups": [["a", "b"], ["c"]]})
+    storage.set_study_attr(study_id, "note", "first")
+    storage.set_study_attr(study_id, "note", "second")
+    attrs = storage.get_study_attrs(study_id)
+    assert attrs == {"adagroup": {"k": 3, "groups": [["a", "b"], ["c"]]}, "note": "second"}
+    attrs["note"] = "changed by a reader"
+    assert storage.get_study_attrs(study_id)["note"] == "second"
+    with pytest.raises(ValueError):
+        storage.set_study_attr(study_id, "bad", float("nan"))
+    storage.delete_study(study_id)
+    other = storage.create_study("again", ["a", "b", "c"], True)
+    assert storage.get_study_attrs(other) == {}
+
+
 def test_concurrent_claims_from_threads(storage, study_id):
     n = 40
     storage.enqueue_runs(study_id, [(("a",), s) for s in range(n)])

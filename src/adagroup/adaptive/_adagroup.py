@@ -21,7 +21,7 @@ from ..cluster._validation import check_random_state
 from ..exceptions import UnstableGroupingWarning
 from ._design import cover_groups, targeted_subsets, uniform_subsets
 from ._evidence import ESTIMATORS, NORMALIZERS, PairPosterior, RunTable
-from ._grouping import canonical, density, improve, merge_path, with_k_groups
+from ._grouping import best_groupings, canonical, density
 from ._uncertainty import adjusted_rand, choose_k, draw_groupings, task_stability
 
 __all__ = ["AdaGroup"]
@@ -434,7 +434,7 @@ class AdaGroup:
             k_max = self.max_clusters if self.max_clusters is not None else min(n, 10)
             k_max = max(1, min(k_max, n))
             prev = np.concatenate([state.labels, -1 - np.arange(len(new))]) if n else state.labels
-            point = self._groupings(S, prev, k_max)
+            point = best_groupings(S, k_max, prev)
             objectives = {k: density(S, lab) for k, lab in point.items()}
             k = choose_k(objectives, float(np.abs(S).max()))
             fitted, labels = self._certify(S, point[k], k, t)
@@ -526,6 +526,7 @@ class AdaGroup:
             agreement,
             f", stopped: {state.stopped}" if state.stopped else "",
         )
+        self._publish()
         if state.stopped == "budget" and float(stability.min()) < self.confidence:
             warnings.warn(
                 f"AdaGroup spent its budget of {budget} runs before every task was stable at "
@@ -584,20 +585,6 @@ class AdaGroup:
         for r, run in enumerate(runs):
             M[r, [index[x] for x in run.subset]] = 1.0
         return M.T @ M
-
-    def _groupings(self, S: np.ndarray, prev: np.ndarray, k_max: int) -> dict[int, np.ndarray]:
-        """The best grouping found for every ``k``: agglomeration or the previous grouping."""
-        out = merge_path(S, k_max)
-        n = S.shape[0]
-        if len(prev) == n and n:
-            # New tasks (negative labels) start alone; with_k_groups then merges or splits.
-            for k in list(out):
-                warm = improve(S, with_k_groups(S, canonical(prev), k))
-                if density(S, warm) > density(S, out[k]) + 1e-12 * max(
-                    1.0, float(np.abs(S).max())
-                ):
-                    out[k] = warm
-        return out
 
     def _certify(
         self, S: np.ndarray, labels: np.ndarray, k: int, step: int
@@ -667,6 +654,19 @@ class AdaGroup:
                 # Retries of one (subset, seed) are alternatives, not extra evidence.
                 out.setdefault((key, int(run.seed)), run)
         return [out[key] for key in sorted(out, key=lambda kv: (sorted(kv[0]), kv[1]))]
+
+    def _publish(self) -> None:
+        """Store the parameters and the latest result with the study, for `study status`."""
+        set_attr = getattr(self.study, "set_attr", None)
+        if set_attr is None:
+            return
+        params = {
+            name: value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
+            for name, value in self.get_params().items()
+            if name not in ("study", "seeds", "run_options")
+        }
+        params["seeds"] = [int(x) for x in self.seeds]
+        set_attr("adagroup", {"params": params, "result": self.to_dict()})
 
     @property
     def groups_(self) -> list[list[str]]:

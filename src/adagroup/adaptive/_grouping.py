@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["canonical", "density", "improve", "merge_path", "with_k_groups"]
+__all__ = [
+    "best_groupings",
+    "canonical",
+    "density",
+    "improve",
+    "merge_path",
+    "with_k_groups",
+]
 
 
 def canonical(labels: np.ndarray) -> np.ndarray:
@@ -149,3 +156,24 @@ def with_k_groups(S: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
         labels = labels.copy()
         labels[members[int(np.argmin(attach))]] = labels.max() + 1
     return canonical(labels)
+
+
+def best_groupings(
+    S: np.ndarray, k_max: int, warm: np.ndarray | None = None
+) -> dict[int, np.ndarray]:
+    """The densest grouping found for every ``k`` in ``1 .. k_max``.
+
+    Candidates are the agglomeration path (:func:`merge_path`) and, when
+    ``warm`` is given, that grouping brought to each ``k`` and improved by
+    single-task moves. Negative labels in ``warm`` (tasks not placed yet) start
+    in groups of their own.
+    """
+    out = merge_path(S, k_max)
+    n = S.shape[0]
+    if warm is not None and len(warm) == n and n:
+        tol = 1e-12 * max(1.0, float(np.abs(S).max()))
+        for k in list(out):
+            candidate = improve(S, with_k_groups(S, canonical(warm), k))
+            if density(S, candidate) > density(S, out[k]) + tol:
+                out[k] = candidate
+    return out

@@ -397,7 +397,7 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         print(f"study {study.name}: " + ", ".join(f"{s.name} {n}" for s, n in counts.items()))
         if ada is not None and getattr(ada, "n_steps_", 0):
-            print(format_adaptive(ada))
+            print(format_adaptive(ada.to_dict()))
     if counts[RunState.COMPLETE] == 0 and counts[RunState.FAIL] > 0:
         failed = study.runs(RunState.FAIL)[-1]
         last_line = (failed.error or "").strip().splitlines()[-1:] or ["no error recorded"]
@@ -515,28 +515,28 @@ def _adaptive_kwargs(
     return kwargs
 
 
-def format_adaptive(ada: Any) -> str:
-    """AdaGroup's result for people: groups, how sure, why it stopped, the certificate."""
-    names = list(ada.task_names_)
-    stab = dict(zip(names, ada.stability_, strict=True))
+def format_adaptive(result: dict[str, Any]) -> str:
+    """AdaGroup's result (``AdaGroup.to_dict()``) for people: groups, how sure, why it stopped."""
+    stab = result["stability"]
     why = {
-        "stable": f"every task stable at confidence {ada.confidence}",
-        "budget": "budget spent before every task was stable",
+        "stable": f"every task stable at confidence {result['confidence']}",
+        "budget": "budget spent before every task was stable: the groups are uncertain",
         None: "not finished: run again to continue",
-    }[ada.stopped_because_]
+    }[result["stopped_because"]]
+    groups = result["groups"]
     lines = [
-        f"AdaGroup: {ada.n_clusters_} groups from {ada.n_runs_} runs: "
-        + " | ".join(",".join(g) for g in ada.groups_),
-        f"  stopped: {why}; grouping stability {ada.grouping_stability_:.2f}",
+        f"AdaGroup: {result['k']} groups from {result['n_runs']} runs: "
+        + " | ".join(",".join(g) for g in groups),
+        f"  stopped: {why}; grouping stability {result['grouping_stability']:.2f}",
     ]
-    for i, g in enumerate(ada.groups_):
+    for i, g in enumerate(groups):
         shown = ", ".join(f"{t} {stab[t]:.2f}" for t in g)
         lines.append(f"  group {i} (task stability): {shown}")
-    if ada.upper_bound_ is not None:
-        verdict = "proven optimal" if ada.proven_optimal_ else f"gap {ada.gap_:.3g}"
+    if result["upper_bound"] is not None:
+        verdict = "proven optimal" if result["proven_optimal"] else f"gap {result['gap']:.3g}"
         lines.append(
-            f"  density {ada.objective_:.4g}, upper bound {ada.upper_bound_:.4g} ({verdict}, "
-            f"certificate: {ada.certificate_})"
+            f"  density {result['objective']:.4g}, upper bound {result['upper_bound']:.4g} "
+            f"({verdict}, certificate: {result['certificate']})"
         )
     return "\n".join(lines)
 
@@ -576,8 +576,13 @@ def status_command(args: argparse.Namespace) -> int:
         "unfinished": len(plan.unfinished),
         "replaced_attempts": plan.replaced,
     }
+    # What AdaGroup concluded, stored with the study by `study run --adaptive`.
+    adaptive = study.attrs.get("adagroup")
     if args.json:
-        print(json.dumps({**{state.name: n for state, n in counts.items()}, "plan": plan_counts}))
+        payload = {**{state.name: n for state, n in counts.items()}, "plan": plan_counts}
+        if adaptive is not None:
+            payload["adagroup"] = adaptive
+        print(json.dumps(payload, allow_nan=False))
         return 0
     total = sum(counts.values())
     print(f"study {study.name}: {len(study.tasks)} tasks, {total} runs")
@@ -588,6 +593,8 @@ def status_command(args: argparse.Namespace) -> int:
     for key, n in plan_counts.items():
         if key != "planned":
             print(f"  {key.replace('_', ' '):<18}{n:>7}")
+    if adaptive is not None:
+        print(format_adaptive(adaptive["result"]))
     return 0
 
 

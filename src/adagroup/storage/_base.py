@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..exceptions import TrainerError
 from ..runs import RunRecord, RunState
@@ -114,6 +115,18 @@ class BaseStorage(abc.ABC):
         ValueError
             If a name is already a task of the study or repeats.
         """
+
+    @abc.abstractmethod
+    def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``key`` for the study (replacing any).
+
+        Study attributes hold what a driver concluded from the runs (e.g.
+        AdaGroup's parameters and result), so that other processes can read it.
+        """
+
+    @abc.abstractmethod
+    def get_study_attrs(self, study_id: int) -> dict[str, Any]:
+        """Return every attribute of the study (a copy; later writes do not change it)."""
 
     # -- runs ----------------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from ..exceptions import RunUpdateError, StudyMismatchError, StudyNotFoundError
 from ..runs import RunRecord, RunState
@@ -40,6 +42,7 @@ class InMemoryStorage(BaseStorage):
         self._runs: dict[int, RunRecord] = {}
         self._run_study: dict[int, int] = {}
         self._keys: dict[tuple[int, str, int], list[int]] = {}
+        self._attrs: dict[int, dict[str, str]] = {}
 
     def __repr__(self) -> str:
         return "InMemoryStorage()"
@@ -86,6 +89,19 @@ class InMemoryStorage(BaseStorage):
                 del self._runs[run_id], self._run_study[run_id]
             for key in [k for k in self._keys if k[0] == study_id]:
                 del self._keys[key]
+            self._attrs.pop(study_id, None)
+
+    def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        # Stored as JSON text, as the SQL backend does: same checks, and no aliasing.
+        text = json.dumps(value, allow_nan=False)
+        with self._lock:
+            self.get_study(study_id)
+            self._attrs.setdefault(study_id, {})[str(key)] = text
+
+    def get_study_attrs(self, study_id: int) -> dict[str, Any]:
+        with self._lock:
+            self.get_study(study_id)
+            return {k: json.loads(v) for k, v in self._attrs.get(study_id, {}).items()}
 
     def add_study_tasks(self, study_id: int, names: Sequence[str]) -> tuple[str, ...]:
         with self._lock:

@@ -106,6 +106,19 @@ def _tables() -> dict[str, Any]:
         sa.Column("value", sa.Float, nullable=False),
         sa.UniqueConstraint("run_id", "task", name="uq_results_run_task"),
     )
+    # Added without a schema-version bump: create_all adds it to older databases, and
+    # adagroup versions that predate it never read it.
+    _TABLES["study_attrs"] = sa.Table(
+        "study_attrs",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "study_id", sa.Integer, sa.ForeignKey("studies.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("key", sa.String(512), nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.UniqueConstraint("study_id", "key", name="uq_study_attrs_key"),
+    )
     return _TABLES
 
 
@@ -521,9 +534,45 @@ class SQLStorage(BaseStorage):
             ids = sa.select(t["runs"].c.id).where(t["runs"].c.study_id == study_id)
             conn.execute(sa.delete(t["results"]).where(t["results"].c.run_id.in_(ids)))
             conn.execute(sa.delete(t["runs"]).where(t["runs"].c.study_id == study_id))
+            attrs = t["study_attrs"]
+            conn.execute(sa.delete(attrs).where(attrs.c.study_id == study_id))
             conn.execute(sa.delete(t["studies"]).where(t["studies"].c.id == study_id))
 
         self._run(fn)
+
+    def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        sa = _import_sqlalchemy()
+        attrs = _tables()["study_attrs"]
+        text = json.dumps(value, allow_nan=False)
+
+        def fn(conn: Any) -> None:
+            self._study_row(conn, study_id)
+            where = (attrs.c.study_id == study_id) & (attrs.c.key == str(key))
+            # Delete then insert in one transaction: an upsert without dialect-specific SQL.
+            conn.execute(sa.delete(attrs).where(where))
+            conn.execute(sa.insert(attrs).values(study_id=study_id, key=str(key), value=text))
+
+        self._run(fn)
+
+    def get_study_attrs(self, study_id: int) -> dict[str, Any]:
+        sa = _import_sqlalchemy()
+        attrs = _tables()["study_attrs"]
+
+        def fn(conn: Any) -> dict[str, Any]:
+            self._study_row(conn, study_id)
+            rows = conn.execute(
+                sa.select(attrs.c.key, attrs.c.value).where(attrs.c.study_id == study_id)
+            )
+            out: dict[str, Any] = {}
+            for key, value in rows:
+                try:
+                    out[key] = json.loads(value)
+                except ValueError:
+                    # A shared database may hold anything; a bad row is skipped, not fatal.
+                    _logger.warning("study %d: attribute %r is not JSON; skipped", study_id, key)
+            return out
+
+        return self._run(fn, write=False)
 
     def add_study_tasks(self, study_id: int, names: Sequence[str]) -> tuple[str, ...]:
 
