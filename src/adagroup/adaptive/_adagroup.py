@@ -21,7 +21,7 @@ from ..cluster._validation import check_random_state
 from ..exceptions import UnstableGroupingWarning
 from ._design import cover_groups, targeted_subsets, uniform_subsets
 from ._evidence import ESTIMATORS, NORMALIZERS, PairPosterior, RunTable
-from ._grouping import best_groupings, canonical, density
+from ._grouping import best_groupings, canonical, density, measured_density
 from ._uncertainty import adjusted_rand, choose_k, draw_groupings, task_stability
 
 __all__ = ["AdaGroup"]
@@ -58,11 +58,13 @@ class AdaGroup:
        default), symmetrised, with a zero diagonal.
     3. **Group.** For every ``k`` in ``[1, max_clusters]``: greedy
        agglomeration and the previous grouping (as a warm start), each improved
-       by single-task moves; ``k`` is the one of largest density ``F_k`` (the
-       zero diagonal and centred rows make ``F_k`` peak at the number of groups
-       the evidence supports: splitting a group loses its positive terms,
-       merging two adds negative ones). The clusterer (the SDP by default)
-       then regroups at that ``k``, warm-started, and certifies the result.
+       by single-task moves; ``k`` is the one of largest density over the
+       pairs trained together (:func:`measured_density`; the zero diagonal and
+       centred rows make it peak at the number of groups the evidence
+       supports: splitting a group loses its positive terms, merging two adds
+       negative ones, and unmeasured pairs do not dilute large groups). The
+       clusterer (the SDP by default) then regroups at that ``k``,
+       warm-started, and certifies the result.
     4. **Uncertainty.** ``n_draws`` draws from the Gaussian posterior of the
        pair effects (:class:`adagroup.adaptive.PairPosterior`; pairs never
        trained together are drawn from the prior) are regrouped the same way,
@@ -162,7 +164,8 @@ class AdaGroup:
         Share of draws that chose each ``k``.
     k_table_ : list of dict
         Per candidate ``k``: ``k``, ``objective`` (best density found),
-        ``probability``.
+        ``measured_density`` (its density over pairs trained together at least
+        once, which chooses ``k``), ``probability``.
     stopped_because_ : str or None
         ``"stable"``, ``"budget"``, or None while tasks remain or the grouping
         is still moving.
@@ -435,15 +438,19 @@ class AdaGroup:
             k_max = max(1, min(k_max, n))
             prev = np.concatenate([state.labels, -1 - np.arange(len(new))]) if n else state.labels
             point = best_groupings(S, k_max, prev)
-            objectives = {k: density(S, lab) for k, lab in point.items()}
-            k = choose_k(objectives, float(np.abs(S).max()))
+            measured = table.met() > 0
+            by_measured = {kk: measured_density(S, measured, lab) for kk, lab in point.items()}
+            k = choose_k(by_measured, float(np.abs(S).max()))
             fitted, labels = self._certify(S, point[k], k, t)
             point[k] = labels
-            objectives[k] = density(S, labels)
+            by_measured[k] = measured_density(S, measured, labels)
+            objectives = {kk: density(S, lab) for kk, lab in point.items()}
             # Draws search k near the point estimate's: far-off k lose on every draw, and each k
             # costs a local search per draw.
             near = {kk: lab for kk, lab in point.items() if abs(kk - k) <= 2}
-            boot = draw_groupings(posterior, near, n_draws=int(self.n_draws), rng=rng)
+            boot = draw_groupings(
+                posterior, near, n_draws=int(self.n_draws), rng=rng, measured=measured
+            )
             stability = task_stability(boot.labels, labels)
             coverage = _coverage(table.met(), labels)
             agreement = float(np.mean([adjusted_rand(rep, labels) for rep in boot.labels]))
@@ -490,7 +497,12 @@ class AdaGroup:
         self.grouping_stability_ = agreement
         self.k_probability_ = k_prob
         self.k_table_ = [
-            {"k": kk, "objective": objectives[kk], "probability": k_prob[kk]}
+            {
+                "k": kk,
+                "objective": objectives[kk],
+                "measured_density": by_measured[kk],
+                "probability": k_prob[kk],
+            }
             for kk in sorted(point)
         ]
         self.clusterer_ = fitted

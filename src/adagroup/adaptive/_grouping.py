@@ -16,6 +16,7 @@ __all__ = [
     "canonical",
     "density",
     "improve",
+    "measured_density",
     "merge_path",
     "with_k_groups",
 ]
@@ -46,6 +47,27 @@ def density(S: np.ndarray, labels: np.ndarray) -> float:
     sizes = Z.sum(axis=0)
     within = np.sum(Z * (S @ Z), axis=0)
     return float(np.sum(np.divide(within, sizes, out=np.zeros(k), where=sizes > 0)))
+
+
+def measured_density(S: np.ndarray, measured: np.ndarray, labels: np.ndarray) -> float:
+    """Density with each group's mean taken over its *measured* pairs only.
+
+    ``sum_c (|C| - 1) * mean_{u != v in C, measured} S[u, v]``. With every
+    pair measured this is ``F`` (zero diagonal). When most pairs were never
+    trained together, ``F`` counts them as 0 and so prefers many small groups
+    (its group means are diluted by the zeros in proportion to group size);
+    this version does not, which is why ``k`` is chosen by it.
+    """
+    labels = np.asarray(labels, dtype=np.intp)
+    k = int(labels.max()) + 1
+    Z = _onehot(labels, k)
+    M = np.asarray(measured, dtype=np.float64).copy()
+    np.fill_diagonal(M, 0.0)
+    num = np.sum(Z * ((S * M) @ Z), axis=0)
+    den = np.sum(Z * (M @ Z), axis=0)
+    sizes = Z.sum(axis=0)
+    mean = np.divide(num, den, out=np.zeros(k), where=den > 0)
+    return float(np.sum((sizes - 1) * mean))
 
 
 def improve(S: np.ndarray, labels: np.ndarray, max_moves: int | None = None) -> np.ndarray:

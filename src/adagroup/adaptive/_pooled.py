@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._evidence import PairPosterior, RunTable
-from ._grouping import best_groupings, density
+from ._grouping import best_groupings, measured_density
 from ._uncertainty import choose_k
 
 __all__ = ["group_runs"]
@@ -27,7 +27,7 @@ def group_runs(
 
     Scores are oriented and made scale-free per task, a pooled pair-level
     affinity is estimated (:class:`PairPosterior`), and the densest grouping of
-    the ``k`` at which the density peaks is returned. Use it to group the runs
+    the ``k`` at which the measured-pair density peaks is returned. Use it to group the runs
     of a non-adaptive design (uniform subsets, a pair cover) on the same terms
     as AdaGroup.
 
@@ -58,5 +58,7 @@ def group_runs(
     n = len(tasks)
     k_max = max(1, min(max_clusters or 10, n))
     point = best_groupings(S, k_max)
-    k = choose_k({k: density(S, lab) for k, lab in point.items()}, float(np.abs(S).max()))
+    measured = table.met() > 0
+    objectives = {k: measured_density(S, measured, lab) for k, lab in point.items()}
+    k = choose_k(objectives, float(np.abs(S).max()))
     return point[k]

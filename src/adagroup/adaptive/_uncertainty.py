@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._evidence import PairPosterior
-from ._grouping import density, improve
+from ._grouping import improve, measured_density
 
 __all__ = ["Draws", "draw_groupings", "choose_k", "adjusted_rand", "task_stability"]
 
@@ -48,12 +48,14 @@ class Draws:
 
 
 def choose_k(objectives: Mapping[int, float], scale: float) -> int:
-    """The ``k`` of the largest density ``F_k`` (zero diagonal); near-ties go to the smaller ``k``.
+    """The ``k`` of the largest density (zero diagonal); near-ties go to the smaller ``k``.
 
     With a zero diagonal and centred rows, a grouping's density counts what its
     groups gain from training together: splitting a true group loses its
-    positive cross terms, merging two groups adds negative ones, so ``F_k``
-    peaks at the number of groups the evidence supports.
+    positive cross terms, merging two groups adds negative ones, so the density
+    peaks at the number of groups the evidence supports. AdaGroup passes the
+    measured-pair density (:func:`measured_density`), which pairs never trained
+    together do not bias toward many small groups.
     """
     ks = sorted(objectives)
     best = max(objectives[k] for k in ks)
@@ -67,6 +69,7 @@ def draw_groupings(
     *,
     n_draws: int,
     rng: np.random.Generator,
+    measured: np.ndarray,
 ) -> Draws:
     """Regroup ``n_draws`` posterior draws of the affinity, each at its own best ``k``.
 
@@ -78,13 +81,15 @@ def draw_groupings(
         starts its search for that ``k`` there.
     n_draws : int
     rng : numpy Generator
+    measured : ndarray of bool of shape (n_tasks, n_tasks)
+        Pairs trained together at least once (see :func:`measured_density`).
     """
     n = posterior.n
     labels = np.zeros((n_draws, n), dtype=np.intp)
     chosen = np.zeros(n_draws, dtype=np.intp)
     for b, S in enumerate(posterior.sample(rng, n_draws)):
         fits = {k: improve(S, lab) for k, lab in point.items()}
-        objectives = {k: density(S, lab) for k, lab in fits.items()}
+        objectives = {k: measured_density(S, measured, lab) for k, lab in fits.items()}
         k = choose_k(objectives, float(np.abs(S).max()))
         labels[b] = fits[k]
         chosen[b] = k
