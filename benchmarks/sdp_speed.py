@@ -7,6 +7,11 @@ rounding to ours), the relative objective difference, our gap and
 certificate, and peak memory (tracemalloc, Python-side allocations, measured
 in a second run so that tracing does not slow the timed one).
 
+``default_s``/``default_cpu`` time the same solve in a fresh process with
+``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` removed
+from the environment: what a user gets who sets nothing (the Makefile sets
+``OMP_NUM_THREADS=1``; the library limits BLAS threads itself).
+
 Usage::
 
     python benchmarks/sdp_speed.py                 # n = 100, 300 vs SCS; ours at 1000, 2000
@@ -17,6 +22,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 import tracemalloc
 import warnings
@@ -46,11 +55,46 @@ def run_scs(S: np.ndarray, k: int) -> tuple[float, np.ndarray, float]:
     return secs, labels, float(prob.value)
 
 
+_CHILD = """
+import json, sys, time, warnings
+from adagroup.cluster import sdp_clustering
+from adagroup.datasets import make_fig2_affinity
+n, k = int(sys.argv[1]), int(sys.argv[2])
+T, _ = make_fig2_affinity(n, random_state=0)
+warnings.simplefilter("ignore")
+sdp_clustering(T[:20, :20], k, random_state=0)  # imports and first-call set-up
+t, c = time.perf_counter(), time.process_time()
+sdp_clustering(T, k, random_state=0)
+print(json.dumps([time.perf_counter() - t, time.process_time() - c]))
+"""
+
+
+def run_default_threads(n: int, k: int) -> tuple[float, float]:
+    """Wall and CPU seconds of one solve in a process without thread variables."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(n), str(k)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    wall, cpu = json.loads(out.stdout.strip().splitlines()[-1])
+    return wall, cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big-scs", action="store_true", help="SCS also at n=500, 1000")
     parser.add_argument("--big", action="store_true", help="ours also at n=5000, 10000")
     parser.add_argument("--sizes", type=int, nargs="*", help="override the sizes (ours only)")
+    parser.add_argument(
+        "--no-default-threads", action="store_true", help="skip the default-threads column"
+    )
     args = parser.parse_args()
     from sklearn.metrics import adjusted_rand_score
 
@@ -85,6 +129,8 @@ def main() -> None:
             "peak_mib": peak / 2**20,
             "warn": len(caught),
         }
+        if not args.no_default_threads:
+            row["default_s"], row["default_cpu"] = run_default_threads(n, k)
         if n in scs_sizes:
             secs, lab, val = run_scs(S, k)
             row.update(
@@ -100,6 +146,8 @@ def main() -> None:
         ("n", "{:d}"),
         ("ours_s", "{:.3f}"),
         ("cert_s", "{:.3f}"),
+        ("default_s", "{:.3f}"),
+        ("default_cpu", "{:.3f}"),
         ("solver", "{}"),
         ("scs_s", "{:.2f}"),
         ("ratio", "{:.0f}x"),

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..exceptions import FewerClustersWarning, warn_external
 from ._objective import density_objective, labels_to_groups
+from ._threads import blas_threads_for
 from ._validation import check_affinity, check_n_clusters, check_random_state
 
 __all__ = ["BaseTaskClustering", "ClusteringResult", "select_n_clusters"]
@@ -206,18 +207,19 @@ class BaseTaskClustering:
         n = S.shape[0]
         k = check_n_clusters(self.n_clusters, n, caller=name, allow_auto=True)
         rng = check_random_state(getattr(self, "random_state", None))
-        if k == "auto":
-            results = {kk: self._fit_k(S, kk, rng, **warm) for kk in self._candidate_ks(n)}
-            k, table = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
-            for row in table:
-                r = results[row["k"]]
-                row["upper_bound"] = r.upper_bound
-                row["proven_optimal"] = r.proven_optimal
-            self.k_table_ = table
-            result = results[k]
-        else:
-            result = self._fit_k(S, k, rng, **warm)
-            self.k_table_ = None
+        with blas_threads_for(n):
+            if k == "auto":
+                results = {kk: self._fit_k(S, kk, rng, **warm) for kk in self._candidate_ks(n)}
+                k, table = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
+                for row in table:
+                    r = results[row["k"]]
+                    row["upper_bound"] = r.upper_bound
+                    row["proven_optimal"] = r.proven_optimal
+                self.k_table_ = table
+                result = results[k]
+            else:
+                result = self._fit_k(S, k, rng, **warm)
+                self.k_table_ = None
         self._set_result(S, names, k, result)
         self.seconds_ = time.perf_counter() - start
         return self

@@ -17,6 +17,7 @@ from ._certificate import _DENSE_EIG_MAX_N, bound_from_dual, certify_partition
 from ._objective import density_objective
 from ._rounding import round_factor
 from ._sdp_solver import CentredOperator, solve_admm, solve_factor
+from ._threads import blas_threads_for
 from ._validation import check_affinity, check_labels, check_n_clusters, check_random_state
 
 __all__ = ["SDPClustering", "SDPResult", "sdp_clustering"]
@@ -376,16 +377,17 @@ def sdp_clustering(
     _check_solver_params(solver, tol, max_iter, n_init, caller)
     rng = check_random_state(random_state)
     lab = None if init_labels is None else check_labels(init_labels, n, param="init_labels")
-    result = _solve(
-        S,
-        k,
-        rng,
-        init_labels=lab,
-        tol=float(tol),
-        max_iter=int(max_iter),
-        solver=solver,
-        n_init=int(n_init),
-    )
+    with blas_threads_for(n):
+        result = _solve(
+            S,
+            k,
+            rng,
+            init_labels=lab,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            solver=solver,
+            n_init=int(n_init),
+        )
     if result.status != "optimal":
         _warn_inaccurate(result)
     return result
