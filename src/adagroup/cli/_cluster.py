@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
-
-from ..cluster._validation import check_affinity
+from typing import Any
 
 __all__ = ["add_parser", "cluster_command", "format_result"]
+
+#: The keys of ``adagroup.cluster.METHODS``, spelled out so that building the parser
+#: (``adagroup --help``) does not import numpy, scipy and the solvers.
+METHOD_NAMES = ("exact", "lloyd", "sdp", "spectral")
 
 
 def _k_argument(text: str) -> int | str:
@@ -25,8 +29,6 @@ def _k_argument(text: str) -> int | str:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``adagroup cluster``."""
-    from ..cluster import METHODS
-
     p = subparsers.add_parser(
         "cluster",
         help="group the tasks of an affinity matrix",
@@ -37,8 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("matrix", metavar="MATRIX", help="CSV (header row + index column) or .npy")
     p.add_argument("--k", type=_k_argument, required=True, help="number of groups, or 'auto'")
-    p.add_argument("--method", choices=sorted(METHODS), default="sdp")
-    p.add_argument("--max-k", type=int, default=None, help="largest k tried by --k auto")
+    p.add_argument("--method", choices=METHOD_NAMES, default="sdp")
+    p.add_argument(
+        "--max-k", type=int, default=None, help="largest k tried by --k auto (only with it)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random_state of the method")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", help="write a heatmap reordered by group")
@@ -47,7 +51,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cluster_command(args: argparse.Namespace) -> int:
     """Run ``adagroup cluster``."""
+    if args.max_k is not None and args.k != "auto":
+        raise ValueError(
+            f"--max-k {args.max_k} only applies to --k auto; got --k {args.k}. Drop --max-k, "
+            "or use --k auto --max-k K to try 1..K groups."
+        )
     from ..cluster import METHODS
+    from ..cluster._validation import check_affinity
     from ..io import read_affinity
 
     if args.plot and not Path(args.plot).resolve().parent.is_dir():
@@ -65,15 +75,31 @@ def cluster_command(args: argparse.Namespace) -> int:
     estimator.fit(T)
     estimator.task_names_ = names
     result = estimator.to_dict()
+    k_table = getattr(estimator, "k_table_", None)
+    if k_table is not None:
+        result["k_table"] = k_table
     if args.plot:
         _write_plot(args.plot, T, estimator, names)
         result["plot"] = args.plot
     if args.json:
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
+        # Strict JSON: a value that is not finite is written as null, never Infinity/NaN.
+        sys.stdout.write(json.dumps(_json_ready(result), allow_nan=False) + "\n")
     else:
-        sys.stdout.write(format_result(result, getattr(estimator, "k_table_", None)))
+        sys.stdout.write(format_result(result, k_table))
     return 0
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _write_plot(path: str, T, estimator, names: list[str]) -> None:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse.linalg
 
+from ._linalg import top_eigh
 from ._sdp_solver import _EXPLICIT_MAX_N, CentredOperator
 
 __all__ = [
@@ -100,9 +100,7 @@ def _lambda_max(
         norm = float(np.linalg.norm(M))
         # 1 is an eigenvector of M with eigenvalue 0; push it below the spectrum.
         M -= (2.0 * norm + 1.0) / n
-        top = scipy.linalg.eigh(
-            M, eigvals_only=True, subset_by_index=[n - 1, n - 1], check_finite=False
-        )[0]
+        top = top_eigh(M, 1, vectors=False)[0][0]
         return float(top) + 1e-13 * n * (norm + 1.0)
 
     shift = 2.0 * (1.0 + (float(np.linalg.norm(lam_dense)) if lam_dense is not None else 0.0))
@@ -196,9 +194,7 @@ def _top_eigenvalue(matvec, n: int, dense: np.ndarray | None, eig_tol: float = 1
     """Upper estimate of the top eigenvalue of a symmetric matrix or operator."""
     if dense is not None:
         norm = float(np.linalg.norm(dense))
-        top = scipy.linalg.eigh(
-            dense, eigvals_only=True, subset_by_index=[n - 1, n - 1], check_finite=False
-        )[0]
+        top = top_eigh(dense, 1, vectors=False)[0][0]
         return float(top) + 1e-13 * n * (norm + 1.0)
     return _lanczos_top(matvec, n, tol=eig_tol)
 
@@ -309,17 +305,7 @@ def _within_group_top(A: np.ndarray, labels: np.ndarray, k: int) -> float:
     if not blocks:
         return 0.0
     if max(ia.size for ia, _ in blocks) <= _DENSE_EIG_MAX_N:
-        return max(
-            float(
-                scipy.linalg.eigh(
-                    blk,
-                    eigvals_only=True,
-                    subset_by_index=[blk.shape[0] - 1, blk.shape[0] - 1],
-                    check_finite=False,
-                )[0]
-            )
-            for _, blk in blocks
-        )
+        return max(float(top_eigh(blk, 1, vectors=False)[0][0]) for _, blk in blocks)
     n = labels.size
 
     def mv(v: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._base import BaseTaskClustering, ClusteringResult
 from ._objective import density_objective
-from ._validation import check_affinity, check_n_clusters
+from ._validation import check_affinity, check_n_clusters, scale_affinity
 
 __all__ = ["ExhaustiveClustering", "exhaustive_clustering", "stirling2"]
 
@@ -201,6 +201,7 @@ def exhaustive_clustering(T: Any, n_clusters: int, *, max_tasks: int = 16) -> np
     """
     caller = "exhaustive_clustering"
     S, _ = check_affinity(T, caller=caller)
+    S, _ = scale_affinity(S)  # sums of entries near 1e308 would overflow
     k = check_n_clusters(n_clusters, S.shape[0], caller=caller)
     _check_size(S.shape[0], k, _check_max_tasks(max_tasks, caller))
     labels, _ = _exhaustive_search(S, k)
@@ -285,6 +286,7 @@ class ExhaustiveClustering(BaseTaskClustering):
     """
 
     method = "exact"
+    _info_in_units_of_T = ("dp_value",)
 
     def __init__(
         self,

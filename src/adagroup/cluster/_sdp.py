@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse.linalg
 
 from ..exceptions import ConvergenceWarning, SolverError, warn_external
 from ._base import BaseTaskClustering, ClusteringResult
 from ._certificate import _DENSE_EIG_MAX_N, bound_from_dual, certify_partition
+from ._linalg import top_eigh
 from ._objective import density_objective
 from ._rounding import round_factor
 from ._sdp_solver import CentredOperator, solve_admm, solve_factor
 from ._threads import blas_threads_for
-from ._validation import check_affinity, check_labels, check_n_clusters, check_random_state
+from ._validation import (
+    check_affinity,
+    check_finite_result,
+    check_labels,
+    check_n_clusters,
+    check_random_state,
+    scale_affinity,
+)
 
 __all__ = ["SDPClustering", "SDPResult", "sdp_clustering"]
 
@@ -102,7 +110,7 @@ def _spectral_rows(op: CentredOperator, k: int) -> np.ndarray:
     n = op.n
     m = min(k - 1, n - 2) if n > 2 else 1
     if n <= 600:
-        w, V = scipy.linalg.eigh(op.dense(), subset_by_index=[n - m, n - 1], check_finite=False)
+        w, V = top_eigh(op.dense(), m)
     else:
 
         def mv(v: np.ndarray) -> np.ndarray:
@@ -271,6 +279,9 @@ def _solve(
             converged = True
             sdp_c = fc
     F, fc = centred(labels)
+    if not math.isfinite(ub_c):
+        # No dual point was usable; Lam = 0 always is (the bound of the spectrum alone).
+        ub_c = bound_from_dual(op, k)
     ub_c = max(ub_c, fc)  # the bound cannot be below an achieved value; guard round-off
     proven = closes(ub_c, fc)
     status = "optimal" if converged else "optimal_inaccurate"
@@ -372,6 +383,7 @@ def sdp_clustering(
     """
     caller = "sdp_clustering"
     S, _ = check_affinity(T, caller=caller)
+    S, scale = scale_affinity(S)
     n = S.shape[0]
     k = int(check_n_clusters(n_clusters, n, caller=caller))
     _check_solver_params(solver, tol, max_iter, n_init, caller)
@@ -388,9 +400,38 @@ def sdp_clustering(
             solver=solver,
             n_init=int(n_init),
         )
+    result = _rescale(result, scale, caller)
     if result.status != "optimal":
         _warn_inaccurate(result)
     return result
+
+
+#: ``info`` keys in the units of ``T``; the rest are centred, relative or counts.
+_INFO_IN_UNITS_OF_T = ("sdp_value", "factor_value", "scale")
+
+
+def _rescale(result: SDPResult, scale: float, caller: str) -> SDPResult:
+    """``result`` found on ``T / scale``, in the units of ``T``."""
+    if scale == 1.0:
+        return result
+    info = {
+        key: value * scale if key in _INFO_IN_UNITS_OF_T and isinstance(value, float) else value
+        for key, value in result.info.items()
+    }
+    values = {
+        "objective": result.objective * scale,
+        "upper bound": result.upper_bound * scale,
+        "SDP value": result.sdp_value * scale,
+    }
+    check_finite_result(values, scale, caller=caller)
+    return dataclasses.replace(
+        result,
+        objective=values["objective"],
+        upper_bound=values["upper bound"],
+        sdp_value=values["SDP value"],
+        gap=result.gap * scale,
+        info=info,
+    )
 
 
 class SDPClustering(BaseTaskClustering):
@@ -493,6 +534,7 @@ class SDPClustering(BaseTaskClustering):
     """
 
     method = "sdp"
+    _info_in_units_of_T = _INFO_IN_UNITS_OF_T
 
     def __init__(
         self,

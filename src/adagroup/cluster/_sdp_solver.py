@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+
+from ._linalg import top_eigh
 
 __all__ = ["CentredOperator", "FactorResult", "AdmmResult", "solve_factor", "solve_admm"]
 
@@ -296,9 +297,7 @@ def _project_affine_psd(V: np.ndarray, k: int, r: int | None = None) -> tuple[np
     W = (W + W.T) / 2.0
     while r is not None and r + 1 < n // 3:
         shift = 2.0 * float(np.linalg.norm(W)) + 1.0
-        evals, evecs = scipy.linalg.eigh(
-            W - shift / n, subset_by_index=[n - r - 1, n - 1], check_finite=False
-        )
+        evals, evecs = top_eigh(W - shift / n, r + 1)
         lam = evals[1:]
         theta = _simplex_shift(lam, k - 1.0)
         if evals[0] <= theta:
@@ -308,7 +307,7 @@ def _project_affine_psd(V: np.ndarray, k: int, r: int | None = None) -> tuple[np
             Y = (vec * proj[pos]) @ vec.T
             return Y + 1.0 / n, max(2 * int(pos.sum()) + 2, k + 2)
         r *= 2
-    evals, evecs = scipy.linalg.eigh(W, check_finite=False)
+    evals, evecs = top_eigh(W, n)
     # 1 is an eigenvector of W with eigenvalue 0; drop one eigenpair aligned with it.
     align = np.abs(evecs.sum(axis=0)) / math.sqrt(n)
     keep = np.ones(n, dtype=bool)
