@@ -306,6 +306,19 @@ class BaseTaskClustering:
         return self.fit(T, **warm).labels_
 
     @property
+    def certificate_(self) -> str | None:
+        """How ``upper_bound_`` was proven, or None when the method gives no bound.
+
+        ``"exact"``: exact search over all partitions (or a case with a single
+        value); ``"rigorous"``: a dual point of the SDP with dense eigenvalues and
+        a round-off margin; ``"lanczos"`` (more than 600 tasks): the same with a
+        Lanczos eigenvalue plus its residual.
+        """
+        if self.upper_bound_ is None:
+            return None
+        return self.info_.get("certificate")
+
+    @property
     def groups_(self) -> list[list]:
         """The groups as lists of task names (or indices when ``T`` had no names)."""
         return labels_to_groups(self.labels_, self.task_names_)
@@ -321,8 +334,5 @@ class BaseTaskClustering:
             "gap": self.gap_,
             "proven_optimal": self.proven_optimal_ if self.upper_bound_ is not None else None,
             "seconds": self.seconds_,
-            # "rigorous", "lanczos" (large n: top eigenvalue estimated), or None (no bound).
-            "certificate": self.info_.get("certificate")
-            if self.upper_bound_ is not None
-            else None,
+            "certificate": self.certificate_,
         }

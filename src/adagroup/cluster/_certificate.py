@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse.linalg
 
-from ._linalg import top_eigh
+from ._linalg import DENSE_MAX_N, top_eigh
 from ._sdp_solver import _EXPLICIT_MAX_N, CentredOperator
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Below this size eigenvalues come from a dense symmetric eigensolver.
-_DENSE_EIG_MAX_N = 600
+_DENSE_EIG_MAX_N = DENSE_MAX_N
 
 
 class BlockDual:

@@ -17,7 +17,12 @@ import scipy.linalg
 
 from ..exceptions import SolverError
 
-__all__ = ["top_eigh"]
+__all__ = ["DENSE_MAX_N", "top_eigh"]
+
+#: Largest n for which the solvers and the certificate use dense symmetric eigensolvers
+#: (ADMM: a full eigendecomposition per step; certificate: LAPACK's top eigenvalue with a
+#: backward-error margin). Above it they use Lanczos (``scipy.sparse.linalg.eigsh``).
+DENSE_MAX_N = 600
 
 
 def _scaled(M: np.ndarray) -> tuple[np.ndarray, float]:
