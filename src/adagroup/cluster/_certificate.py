@@ -30,60 +30,13 @@ from ._sdp_solver import _EXPLICIT_MAX_N, CentredOperator
 
 __all__ = [
     "AdditiveDual",
-    "BlockDual",
     "PartitionCertificate",
     "bound_from_dual",
     "certify_partition",
 ]
 
-#: Below this size eigenvalues come from a dense symmetric eigensolver.
-_DENSE_EIG_MAX_N = DENSE_MAX_N
 
-
-class BlockDual:
-    """``Lam[i, j] = R[i, g_j] R[j, g_i] / s[g_i, g_j]`` for tasks in different groups."""
-
-    def __init__(self, R: np.ndarray, labels: np.ndarray, k: int) -> None:
-        self.R = R
-        self.labels = labels
-        self.k = k
-        Z = np.zeros((labels.size, k))
-        Z[np.arange(labels.size), labels] = 1.0
-        self.Z = Z
-        # out[b, a] = sum over i in C_b of R[i, a]: the total of block (b, a).
-        out = Z.T @ R
-        s = (out + out.T) / 2.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.inv_s = np.where(s > 0, 1.0 / s, 0.0)
-        np.fill_diagonal(self.inv_s, 0.0)
-        self.out = out
-
-    def total(self) -> float:
-        """``1' Lam 1``."""
-        return float(np.sum(self.out * self.out.T * self.inv_s))
-
-    def matmat(self, V: np.ndarray) -> np.ndarray:
-        """``Lam V``."""
-        V = V.reshape(V.shape[0], -1)
-        result = np.empty_like(V)
-        g = self.labels
-        for j in range(V.shape[1]):
-            q = self.Z.T @ (self.R * V[:, j : j + 1])  # q[a, b] = sum_{i in C_a} R[i, b] v_i
-            Q = q.T * self.inv_s  # Q[b, a] = q[a, b] / s[b, a]
-            result[:, j] = np.sum(self.R * Q[g], axis=1)
-        return result
-
-    def dense(self) -> np.ndarray:
-        Rg = self.R[:, self.labels]
-        return Rg * Rg.T * self.inv_s[self.labels][:, self.labels]
-
-
-def _lambda_max(
-    op: CentredOperator,
-    lam_dense: np.ndarray | None,
-    lam_op: BlockDual | None,
-    eig_tol: float = 1e-9,
-) -> float:
+def _lambda_max(op: CentredOperator, lam_dense: np.ndarray | None, eig_tol: float = 1e-9) -> float:
     """An upper estimate of the largest eigenvalue of ``A + J Lam J`` on ``1``-perp.
 
     Dense path: LAPACK's eigenvalue plus a backward-error margin. Lanczos path:
@@ -91,12 +44,11 @@ def _lambda_max(
     the top eigenvalue; Lanczos from a generic start finds the top one).
     """
     n = op.n
-    if n <= _DENSE_EIG_MAX_N:
+    if n <= DENSE_MAX_N:
         M = op.dense().copy()
-        L = lam_dense if lam_dense is not None else (lam_op.dense() if lam_op else None)
-        if L is not None:
-            mu = L.mean(axis=1)
-            M += L - mu[:, None] - mu[None, :] + mu.mean()
+        if lam_dense is not None:
+            mu = lam_dense.mean(axis=1)
+            M += lam_dense - mu[:, None] - mu[None, :] + mu.mean()
         norm = float(np.linalg.norm(M))
         # 1 is an eigenvector of M with eigenvalue 0; push it below the spectrum.
         M -= (2.0 * norm + 1.0) / n
@@ -121,9 +73,8 @@ def _lambda_max(
     def mv(v: np.ndarray) -> np.ndarray:
         v = v.reshape(n, -1)
         out = op.matmat(v)
-        if lam_op is not None or lam_dense is not None:
-            jv = v - v.mean(axis=0)
-            lv = lam_op.matmat(jv) if lam_op is not None else lam_dense @ jv
+        if lam_dense is not None:
+            lv = lam_dense @ (v - v.mean(axis=0))
             out += lv - lv.mean(axis=0)
         out -= shift * v.mean(axis=0)
         return out
@@ -166,14 +117,12 @@ def bound_from_dual(
     k: int,
     *,
     lam_dense: np.ndarray | None = None,
-    lam_op: Any = None,
     eig_tol: float = 1e-9,
 ) -> float:
     """The bound ``1'Lam1/n + (k-1) lambda_max(A + J Lam J)`` in centred, scaled units.
 
-    Valid for every symmetric ``Lam >= 0``; ``lam_dense`` is symmetrised and
-    clipped at 0 first, ``lam_op`` (``total()``, ``matmat()``, ``dense()``) must
-    be symmetric and nonnegative already. The caller adds back ``op.base`` and
+    Valid for every ``Lam >= 0``; ``lam_dense`` is symmetrised and clipped at
+    0 first (None: ``Lam = 0``). The caller adds back ``op.base`` and
     multiplies by ``op.sigma``. ``eig_tol`` is the relative residual at which
     the iterative eigensolver (``n > 600``) stops; its residual is added.
     """
@@ -183,11 +132,9 @@ def bound_from_dual(
     if lam_dense is not None:
         lam_dense = np.maximum((lam_dense + lam_dense.T) / 2.0, 0.0)
         tot = float(lam_dense.sum())
-    elif lam_op is not None:
-        tot = lam_op.total()
     else:
         tot = 0.0
-    return tot / n + (k - 1) * _lambda_max(op, lam_dense, lam_op, eig_tol)
+    return tot / n + (k - 1) * _lambda_max(op, lam_dense, eig_tol)
 
 
 def _top_eigenvalue(matvec, n: int, dense: np.ndarray | None, eig_tol: float = 1e-9) -> float:
@@ -304,7 +251,7 @@ def _within_group_top(A: np.ndarray, labels: np.ndarray, k: int) -> float:
         blocks.append((ia, blk))
     if not blocks:
         return 0.0
-    if max(ia.size for ia, _ in blocks) <= _DENSE_EIG_MAX_N:
+    if max(ia.size for ia, _ in blocks) <= DENSE_MAX_N:
         return max(float(top_eigh(blk, 1, vectors=False)[0][0]) for _, blk in blocks)
     n = labels.size
 
@@ -508,7 +455,7 @@ def certify_partition(
     # z_min = lambda_max(P A P) on the complement of the indicators; the
     # indicators themselves are pushed below the spectrum.
     push = 2.0 + 2.0 * float(np.abs(Baa).max())
-    if n <= _DENSE_EIG_MAX_N:
+    if n <= DENSE_MAX_N:
         M = op.dense() - P @ Zs.T
         M = M - Zs @ (Z.T @ M)
         M = (M + M.T) / 2.0 - push * (Zs @ Z.T)

@@ -28,10 +28,9 @@ __all__ = ["CentredOperator", "FactorResult", "AdmmResult", "solve_factor", "sol
 
 #: Above this size the centred matrix is applied implicitly instead of stored.
 _EXPLICIT_MAX_N = 3000
-#: Initial penalty times n, inner step cap and Barzilai-Borwein variant (3 alternates).
+#: Initial penalty times n, and inner step cap.
 _BETA0 = 0.3
 _INNER_MAX = 100
-_BB = 3
 
 
 class CentredOperator:
@@ -141,9 +140,7 @@ def solve_factor(
     k: int,
     *,
     rng: np.random.Generator,
-    rank: int | None = None,
     init_labels: np.ndarray | None = None,
-    U0: np.ndarray | None = None,
     y0: np.ndarray | None = None,
     z0: float = 0.0,
     tol: float = 1e-6,
@@ -162,13 +159,8 @@ def solve_factor(
     multipliers (e.g. from complementary slackness with ``init_labels``).
     """
     n = op.n
-    if rank is None:
-        rank = min(n, max(2 * k, k + 2))
-    if U0 is not None:
-        U = _project(np.array(U0, dtype=np.float64), k)
-        rank = U.shape[1]
-    else:
-        U = init_factor(n, k, rank, rng, init_labels)
+    # Rank 2k: the spare columns let the iterate route around stalls of rank k.
+    U = init_factor(n, k, min(n, max(2 * k, k + 2)), rng, init_labels)
     y = np.zeros(n) if y0 is None else np.array(y0, dtype=np.float64)
     z = float(z0)
     # The penalty Hessian grows like beta * n (w = U'1 has norm ~ sqrt(n)); the
@@ -218,7 +210,8 @@ def solve_factor(
                 dG = G - G_old
                 sy = float(np.vdot(dU, dG))
                 if sy > 0:
-                    if _BB == 1 or (_BB == 3 and it % 2):
+                    # Barzilai-Borwein: the long and the short step alternate.
+                    if it % 2:
                         step = float(np.vdot(dU, dU)) / sy
                     else:
                         step = sy / float(np.vdot(dG, dG))
@@ -338,7 +331,6 @@ def solve_admm(
     k: int,
     *,
     X0: np.ndarray | None = None,
-    Lam0: np.ndarray | None = None,
     tol: float = 1e-6,
     max_iter: int = 2000,
 ) -> AdmmResult:
@@ -348,7 +340,7 @@ def solve_admm(
     multiplier of ``X >= 0`` in the limit, which is what the certificate uses.
     ``rho`` is adapted by residual balancing. Stops when both the primal residual
     ``||X - Z||_F`` and the dual residual ``rho ||Z - Z_old||_F`` fall under
-    ``tol * sqrt(k)``. ``Lam0`` warm-starts the multiplier of ``X >= 0``.
+    ``tol * sqrt(k)``. (A multiplier warm start was measured to slow it down.)
     """
     n = A.shape[0]
     if X0 is None:
@@ -357,7 +349,7 @@ def solve_admm(
         )
     Z = np.maximum(X0, 0.0)
     rho = max(float(np.linalg.norm(A)) / math.sqrt(k), 1e-3)
-    W = np.zeros((n, n)) if Lam0 is None else -np.asarray(Lam0, dtype=np.float64) / rho
+    W = np.zeros((n, n))
     X = Z
     converged = False
     r_norm = s_norm = np.inf
