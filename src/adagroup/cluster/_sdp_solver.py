@@ -18,6 +18,7 @@ only what the grouping can change.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,9 @@ _EXPLICIT_MAX_N = 3000
 #: Initial penalty times n, and inner step cap.
 _BETA0 = 0.3
 _INNER_MAX = 100
+#: ADMM over-relaxation (Boyd et al. 2011, sec. 3.4.3): 1.6 took 1.4x fewer iterations than
+#: 1.0 on non-tight n = 100 instances (Fig. 2, noisy planted, Gaussian).
+_RELAX = 1.6
 
 
 class CentredOperator:
@@ -333,14 +337,22 @@ def solve_admm(
     X0: np.ndarray | None = None,
     tol: float = 1e-6,
     max_iter: int = 2000,
+    stop: Callable[[np.ndarray, np.ndarray], bool] | None = None,
+    check_every: int = 10,
 ) -> AdmmResult:
     """Convex ADMM for ``max <A, X>`` on the clustering SDP's feasible set.
 
     Splits ``X`` (affine + psd) from ``Z`` (nonnegative); ``Lam = -rho W`` is the
     multiplier of ``X >= 0`` in the limit, which is what the certificate uses.
-    ``rho`` is adapted by residual balancing. Stops when both the primal residual
+    ``rho`` is adapted by residual balancing, and the ``Z`` step sees the
+    over-relaxed ``1.6 X + (1 - 1.6) Z``. Stops when both the primal residual
     ``||X - Z||_F`` and the dual residual ``rho ||Z - Z_old||_F`` fall under
     ``tol * sqrt(k)``. (A multiplier warm start was measured to slow it down.)
+
+    ``stop(X, Lam)``, called every ``check_every`` iterations with the current
+    projection ``X`` (affine and psd) and multiplier ``Lam``, ends the
+    iterations early when it returns True (the caller judges a dual bound that
+    closes); the result then counts as converged.
     """
     n = A.shape[0]
     if X0 is None:
@@ -360,14 +372,20 @@ def solve_admm(
     for it in range(1, max_iter + 1):
         X, r_eig = _project_affine_psd(Z - W + A / rho, k, r_eig)
         Z_old = Z
-        Z = np.maximum(X + W, 0.0)
-        W += X - Z
+        Xr = _RELAX * X + (1.0 - _RELAX) * Z_old
+        Z = np.maximum(Xr + W, 0.0)
+        W += Xr - Z
         r_norm = float(np.linalg.norm(X - Z))
         s_norm = rho * float(np.linalg.norm(Z - Z_old))
         eps = tol * math.sqrt(k)
         if r_norm <= eps and s_norm <= eps * max(1.0, rho):
             converged = True
             break
+        if stop is not None and it % check_every == 0:
+            Lam = np.maximum(-rho * W, 0.0)
+            if stop(X, (Lam + Lam.T) / 2.0):
+                converged = True
+                break
         if it % 10 == 0:
             if r_norm > 10.0 * s_norm / max(rho, 1e-300):
                 rho *= 2.0
