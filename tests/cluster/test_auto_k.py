@@ -36,3 +36,32 @@ def test_auto_k_reports_only_the_chosen_ks_warnings():
         est = _Noisy(max_clusters=4).fit(T)
     assert est.n_clusters_ == 2
     assert [str(w.message) for w in caught] == ["trouble at k=2"]
+
+
+def test_sdp_auto_k_screens_candidates_and_solves_only_the_chosen_k(monkeypatch):
+    from adagroup.cluster import SDPClustering, _sdp
+    from adagroup.datasets import make_planted_affinity
+
+    calls = []
+    original = _sdp._solve
+
+    def spy(S, k, rng, **kwargs):
+        calls.append((k, kwargs.get("screen", False)))
+        return original(S, k, rng, **kwargs)
+
+    monkeypatch.setattr(_sdp, "_solve", spy)
+    T, planted = make_planted_affinity(
+        [10, 10, 10, 10], within_std=0.6, between_std=0.6, random_state=0
+    )
+    est = SDPClustering(n_clusters="auto", max_clusters=6, random_state=0).fit(T)
+    # Before: every candidate ran the full solver chain (87 s at n = 300).
+    assert [k for k, screen in calls if screen] == [1, 2, 3, 4, 5, 6]
+    full = [k for k, screen in calls if not screen]
+    assert full in ([], [est.n_clusters_])
+    assert est.n_clusters_ == 4
+    single = SDPClustering(n_clusters=4, random_state=0).fit(T)
+    assert est.objective_ >= single.objective_ - 1e-9 * abs(single.objective_)
+    assert est.proven_optimal_ == single.proven_optimal_
+    for row in est.k_table_:
+        # Candidates keep a valid bound (the spectral one when not certified).
+        assert row["upper_bound"] >= row["objective"] - 1e-9 * abs(row["objective"])

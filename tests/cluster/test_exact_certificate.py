@@ -83,7 +83,7 @@ def test_auto_k_runs_one_exact_programme_for_every_k(monkeypatch):
     for row in est.k_table_:
         exact = ExhaustiveClustering(n_clusters=row["k"]).fit(T).objective_
         assert row["objective"] == pytest.approx(exact, rel=1e-12)
-    assert est._exact_programme is None  # tables are not kept after fit
+    assert est._shared == {}  # tables are not kept after fit
 
 
 @pytest.mark.parametrize("n", [7, 11])

@@ -159,6 +159,18 @@ class BaseTaskClustering:
     ) -> ClusteringResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _fit_candidate(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+    ) -> ClusteringResult:
+        """Fit one candidate of ``n_clusters="auto"`` (may be cheaper than ``_fit_k``)."""
+        return self._fit_k(S, k, rng, **warm)
+
+    def _refit_chosen(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, result: ClusteringResult, **warm
+    ) -> ClusteringResult:
+        """Complete the candidate chosen by ``n_clusters="auto"`` (its result as it stands)."""
+        return result
+
     def _load_dependencies(self) -> None:
         """Import what ``_fit_k`` needs, so that ``seconds_`` times the fit, not an import."""
 
@@ -227,7 +239,14 @@ class BaseTaskClustering:
                     # those of the chosen k are re-issued below.
                     with warnings.catch_warnings(record=True) as caught[kk]:
                         warnings.simplefilter("always")
-                        results[kk] = self._fit_k(S, kk, rng, **warm)
+                        results[kk] = self._fit_candidate(S, kk, rng, **warm)
+                k, _ = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
+                with warnings.catch_warnings(record=True) as final:
+                    warnings.simplefilter("always")
+                    refit = self._refit_chosen(S, k, rng, results[k], **warm)
+                if refit is not results[k]:
+                    results[k], caught[k] = refit, final
+                # A refit never lowers F_k, so the chosen k stays the argmax.
                 k, table = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
                 for w in caught[k]:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -113,13 +113,8 @@ def _check_exact_max_tasks(value: Any, caller: str) -> int:
     return int(check_int(value, "exact_max_tasks", caller=caller, low=0, high=_HARD_MAX_TASKS))
 
 
-def _spectral_rows(op: CentredOperator, k: int) -> np.ndarray:
-    """Rows of the top ``k - 1`` eigenvectors of the centred matrix, scaled by ``sqrt(lambda+)``.
-
-    ``X = 11'/n + (k - 1) V V' / ...`` built from them is the relaxation without
-    ``X >= 0``; its rows cluster like those of the SDP solution when the groups
-    are well separated, and single moves repair the rest.
-    """
+def _top_eigenpairs(op: CentredOperator, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k - 1`` eigenpairs of the centred matrix (ascending values)."""
     n = op.n
     m = min(k - 1, n - 2) if n > 2 else 1
     if n <= DENSE_MAX_N:
@@ -134,6 +129,23 @@ def _spectral_rows(op: CentredOperator, k: int) -> np.ndarray:
         w, V = scipy.sparse.linalg.eigsh(
             lin, k=m, which="LA", v0=v0, tol=1e-4, ncv=max(20, 2 * m + 1)
         )
+    return w, V
+
+
+def _spectral_rows(
+    op: CentredOperator, k: int, eig: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Rows of the top ``k - 1`` eigenvectors of the centred matrix, scaled by ``sqrt(lambda+)``.
+
+    ``X = 11'/n + (k - 1) V V' / ...`` built from them is the relaxation without
+    ``X >= 0``; its rows cluster like those of the SDP solution when the groups
+    are well separated, and single moves repair the rest. ``eig``: eigenpairs
+    computed once for a larger ``k`` (automatic k), of which the top are used.
+    """
+    n = op.n
+    m = min(k - 1, n - 2) if n > 2 else 1
+    w, V = eig if eig is not None and eig[0].size >= m else _top_eigenpairs(op, k)
+    w, V = w[w.size - m :], V[:, w.size - m :]
     return V * np.sqrt(np.maximum(w, 0.0) + 1e-12)
 
 
@@ -236,14 +248,18 @@ class _Search:
             self.objective, self.value = self._score(self.labels)
 
     # -- phases ----------------------------------------------------------------------------------
+    def spectral_grouping(self, eig: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """A grouping from the top eigenvectors (k-means on their rows, then single moves)."""
+        self.used.append("factor")
+        self._round(_spectral_rows(self.op, self.k, eig))
+
     def tight_check(self) -> None:
         """Phase 1: a grouping from the top eigenvectors, and its certificate.
 
         When the relaxation is tight (well-separated groups) the certificate
         closes here and no SDP iterate is needed at all.
         """
-        self.used.append("factor")
-        self._round(_spectral_rows(self.op, self.k))
+        self.spectral_grouping()
         self._certify()
         if self.closed:
             self.sdp_value = self.value
@@ -405,6 +421,8 @@ def _solve(
     n_init: int,
     exact_max_tasks: int = 0,
     solve_exact: ExactSolver | None = None,
+    screen: bool = False,
+    eig: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SDPResult:
     """Group the tasks of ``S`` into ``k`` groups and certify the grouping.
 
@@ -414,6 +432,10 @@ def _solve(
     exact search for ``n <= exact_max_tasks`` (solver ``"auto"``), else the
     factor solver; (3) convex ADMM for ``n <= 600`` when the bound still does
     not close; (4) the result in the units of ``S``.
+
+    ``screen`` (a candidate of the automatic k): the grouping only, from the
+    eigenpairs ``eig`` when given, with exact search where it applies; its
+    bound is the spectral one (``Lam = 0``), valid but loose.
     """
     start = time.perf_counter()
     n = S.shape[0]
@@ -446,6 +468,11 @@ def _solve(
         search.convex_fallback(max_iter, X0)
         return search.result(start)
     exact = solver == "auto" and n <= exact_max_tasks
+    if screen:
+        search.spectral_grouping(eig)
+        if exact:
+            search.exact_search(solve_exact)
+        return search.result(start)
     if exact and n <= _EXACT_FIRST_MAX_N:
         # Exact search is faster here than even the first phase (~1 ms).
         search.adopt_warm_start()
@@ -751,27 +778,52 @@ class SDPClustering(BaseTaskClustering):
         -------
         self
         """
-        self._exact_programme: _SubsetProgramme | None = None
+        # Work shared by the candidate ks of n_clusters="auto", dropped after the fit
+        # (the exact-search tables hold 2**n_tasks values per k).
+        self._shared: dict[str, Any] = {}
         try:
             super().fit(T, y, **warm)
         finally:
-            self._exact_programme = None  # tables of 2**n_tasks values per k
+            self._shared = {}
         return self
 
     def _solve_exact(self, S: np.ndarray, k: int) -> tuple[np.ndarray, float]:
         """Exact search; with ``n_clusters="auto"`` one programme answers every k."""
-        programme = getattr(self, "_exact_programme", None)
-        if programme is None or programme.n != S.shape[0]:
-            if self.n_clusters == "auto":
-                k_max = max(self._candidate_ks(S.shape[0]))
-                programme = _SubsetProgramme(S, k_max, every_k=True)
-                self._exact_programme = programme
-            else:
-                programme = _SubsetProgramme(S, k)
-        return programme.solve(k)
+        if self.n_clusters != "auto":
+            return _SubsetProgramme(S, k).solve(k)
+        shared = getattr(self, "_shared", {})
+        if "programme" not in shared:
+            k_max = max(self._candidate_ks(S.shape[0]))
+            shared["programme"] = _SubsetProgramme(S, k_max, every_k=True)
+        return shared["programme"].solve(k)
+
+    def _fit_candidate(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+    ) -> ClusteringResult:
+        # Automatic k compares groupings; only the chosen k needs the SDP solvers,
+        # and one eigendecomposition serves every candidate.
+        shared = getattr(self, "_shared", {})
+        if "eig" not in shared and 1 < k < S.shape[0]:
+            k_max = max(self._candidate_ks(S.shape[0]))
+            shared["eig"] = _top_eigenpairs(CentredOperator(S), k_max)
+        return self._fit_k(S, k, rng, screen=True, eig=shared.get("eig"), **warm)
+
+    def _refit_chosen(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, result: ClusteringResult, **warm
+    ) -> ClusteringResult:
+        if result.proven_optimal:
+            return result
+        return self._fit_k(S, k, rng, init_labels=result.labels)
 
     def _fit_k(
-        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+        self,
+        S: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+        *,
+        screen: bool = False,
+        eig: tuple[np.ndarray, np.ndarray] | None = None,
+        **warm: Any,
     ) -> ClusteringResult:
         caller = type(self).__name__
         _check_solver_params(self.solver, self.tol, self.max_iter, self.n_init, caller)
@@ -793,6 +845,8 @@ class SDPClustering(BaseTaskClustering):
             n_init=int(self.n_init),
             exact_max_tasks=exact_max_tasks,
             solve_exact=lambda kk: self._solve_exact(S, kk),
+            screen=screen,
+            eig=eig,
         )
         if self.verbose:
             import logging
