@@ -38,3 +38,12 @@ def test_early_stop_keeps_the_bound_at_the_sdp_optimum(seed):
     assert res.upper_bound >= ref - 1e-6 * abs(ref)
     assert res.upper_bound - ref <= 1e-4 * abs(ref - base)
     assert res.info["admm_iterations"] < 3000
+
+
+def test_simplex_shift_with_nan_is_a_solver_error_not_an_index_error():
+    from adagroup.cluster._sdp_solver import _simplex_shift
+    from adagroup.exceptions import SolverError
+
+    assert _simplex_shift(np.array([3.0, 1.0, 0.0]), 2.0) == pytest.approx(1.0)
+    with pytest.raises(SolverError, match="non-finite eigenvalues"):
+        _simplex_shift(np.array([np.nan, np.nan]), 2.0)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import SolverError
 from ._linalg import top_eigh
 
 __all__ = ["CentredOperator", "FactorResult", "AdmmResult", "solve_factor", "solve_admm"]
@@ -35,6 +36,10 @@ _INNER_MAX = 100
 #: ADMM over-relaxation (Boyd et al. 2011, sec. 3.4.3): 1.6 took 1.4x fewer iterations than
 #: 1.0 on non-tight n = 100 instances (Fig. 2, noisy planted, Gaussian).
 _RELAX = 1.6
+#: Residual balancing: every _EV iterations rho changes by _TAU when one residual exceeds
+#: _MU times the other. (5, 2, 2) took 2-4x fewer iterations than (10, 10, 2) on non-tight
+#: n = 60..400 instances (1.5 instead of 2 oscillated on Fig. 2 at n = 400).
+_EV, _MU, _TAU = 5, 2.0, 2.0
 
 
 class CentredOperator:
@@ -326,7 +331,13 @@ def _simplex_shift(lam: np.ndarray, total: float) -> float:
     css = np.cumsum(s) - total
     idx = np.arange(1, s.size + 1)
     cond = s - css / idx > 0
-    rho = int(np.nonzero(cond)[0][-1])
+    hits = np.nonzero(cond)[0]
+    if hits.size == 0:  # only with NaN eigenvalues
+        raise SolverError(
+            "Solver 'admm' failed (status 'failed': non-finite eigenvalues). Try "
+            "solver='factor', or rescale the affinity matrix."
+        )
+    rho = int(hits[-1])
     return float(css[rho] / (rho + 1))
 
 
@@ -344,7 +355,8 @@ def solve_admm(
 
     Splits ``X`` (affine + psd) from ``Z`` (nonnegative); ``Lam = -rho W`` is the
     multiplier of ``X >= 0`` in the limit, which is what the certificate uses.
-    ``rho`` is adapted by residual balancing, and the ``Z`` step sees the
+    ``rho`` is adapted by residual balancing (within a factor 1e3 of its
+    start), and the ``Z`` step sees the
     over-relaxed ``1.6 X + (1 - 1.6) Z``. Stops when both the primal residual
     ``||X - Z||_F`` and the dual residual ``rho ||Z - Z_old||_F`` fall under
     ``tol * sqrt(k)``. (A multiplier warm start was measured to slow it down.)
@@ -361,6 +373,8 @@ def solve_admm(
         )
     Z = np.maximum(X0, 0.0)
     rho = max(float(np.linalg.norm(A)) / math.sqrt(k), 1e-3)
+    # Residual balancing moves rho within six orders of magnitude of its start.
+    rho_min, rho_max = rho * 1e-3, rho * 1e3
     W = np.zeros((n, n))
     X = Z
     converged = False
@@ -386,13 +400,13 @@ def solve_admm(
             if stop(X, (Lam + Lam.T) / 2.0):
                 converged = True
                 break
-        if it % 10 == 0:
-            if r_norm > 10.0 * s_norm / max(rho, 1e-300):
-                rho *= 2.0
-                W /= 2.0
-            elif s_norm / max(rho, 1e-300) > 10.0 * r_norm:
-                rho /= 2.0
-                W *= 2.0
+        if it % _EV == 0:
+            if r_norm > _MU * s_norm / rho and rho < rho_max:
+                rho *= _TAU
+                W /= _TAU
+            elif s_norm / rho > _MU * r_norm and rho > rho_min:
+                rho /= _TAU
+                W *= _TAU
     Lam = np.maximum(-rho * W, 0.0)
     Lam = (Lam + Lam.T) / 2.0
     value = float(np.vdot(A, Z))
