@@ -81,7 +81,7 @@ def run_scs(S: np.ndarray, k: int) -> tuple[float, np.ndarray, float]:
 
 
 _CHILD = """
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 sys.path.insert(0, sys.argv[4])
 from sdp_speed import make_family
 from adagroup.cluster import sdp_clustering
@@ -92,7 +92,9 @@ sdp_clustering(T[:20, :20], k, random_state=0)  # imports and first-call set-up
 t, c = time.perf_counter(), time.process_time()
 sdp_clustering(T, k, random_state=0)
 wall, cpu = time.perf_counter() - t, time.process_time() - c
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+# VmHWM: this process's peak RSS (ru_maxrss would include the parent's before exec).
+with open("/proc/self/status") as f:
+    rss = next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
 print(json.dumps([wall, cpu, rss]))
 """
 
