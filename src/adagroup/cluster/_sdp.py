@@ -72,7 +72,9 @@ class SDPResult:
     status : str
         ``"optimal"`` or ``"optimal_inaccurate"``.
     solver : str
-        The solver(s) that ran: ``"factor"``, ``"admm"`` or ``"factor+admm"``.
+        The phases that ran, joined by ``+``: ``"factor"`` (the spectral
+        grouping and its certificate, then the factor solver if needed),
+        ``"admm"``, ``"exact"``; ``"none"`` for trivial cases.
     seconds : float
         Wall time.
     info : dict
@@ -700,7 +702,18 @@ class SDPClustering(BaseTaskClustering):
     moves); when its certificate closes, no SDP iterate is needed. Otherwise
     the factor solver starts from it (multipliers from complementary
     slackness), its rows are clustered again, and when the bound still does not
-    close and ``n <= 600``, a convex ADMM gives the SDP optimum and its dual.
+    close and ``n <= 600``, a convex ADMM gives the SDP optimum and its dual
+    (it stops once that dual's bound closes with the grouping or with a
+    feasible point of the SDP). For ``n_tasks <= exact_max_tasks`` exact
+    search replaces the solvers when the first bound does not close (and runs
+    first for ``n_tasks <= 11``, where it takes about a millisecond), so small
+    problems always end proven optimal (``certificate_ == "exact"``).
+
+    With ``n_clusters="auto"`` every candidate ``k`` gets a grouping (from one
+    shared eigendecomposition; exact search where it applies) and the
+    spectral bound; only the chosen ``k`` goes through the solvers above. The
+    rows of ``k_table_`` for the other ``k`` therefore carry valid but
+    possibly loose bounds.
 
     The bound: for any symmetric ``Lam >= 0``,
     ``F* <= SDP* <= 1'(S + Lam)1/n + (k - 1) lambda_max(J (S + Lam) J)``, since
