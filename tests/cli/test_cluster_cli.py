@@ -56,6 +56,7 @@ def test_cluster_auto_text_and_plot(matrix_csv, tmp_path, capsys):
     assert main(["cluster", str(path), "--k", "auto", "--max-k", "5", "--plot", str(png)]) == 0
     out = capsys.readouterr().out
     assert "k=3" in out and "average density" in out
+    assert "(proven optimal, certificate exact)" in out
     assert png.stat().st_size > 1000
 
 

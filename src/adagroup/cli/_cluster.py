@@ -125,6 +125,8 @@ def format_result(result: dict, k_table: list[dict] | None = None) -> str:
     lines.append(f"objective F = {result['objective']:.6g}")
     if result["upper_bound"] is not None:
         verdict = "proven optimal" if result["proven_optimal"] else "not proven optimal"
+        if result.get("certificate"):
+            verdict += f", certificate {result['certificate']}"
         lines.append(
             f"upper bound = {result['upper_bound']:.6g}, gap = {result['gap']:.3g} ({verdict})"
         )
