@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from adagroup.adaptive import PairPosterior, RunTable
-from adagroup.adaptive._grouping import density, merge_path
+from adagroup.adaptive._grouping import density, measured_density, merge_path
 from adagroup.adaptive._uncertainty import (
     adjusted_rand,
     choose_k,
@@ -59,11 +59,15 @@ def _runs(labels, n_runs, noise, seed):
 
 def _draws(labels, n_runs, noise, seed=0):
     names, runs = _runs(labels, n_runs, noise, seed)
-    post = PairPosterior(RunTable(runs, names))
+    table = RunTable(runs, names)
+    post = PairPosterior(table)
     S = post.S
+    measured = table.met() > 0
     point = merge_path(S, 6)
-    k = choose_k({k: density(S, lab) for k, lab in point.items()}, 1.0)
-    draws = draw_groupings(post, point, n_draws=40, rng=np.random.default_rng(seed))
+    k = choose_k({k: measured_density(S, measured, lab) for k, lab in point.items()}, 1.0)
+    draws = draw_groupings(
+        post, point, n_draws=40, rng=np.random.default_rng(seed), measured=measured
+    )
     return point[k], draws
 
 
@@ -101,3 +105,18 @@ def test_adjusted_rand_matches_scikit_learn():
         a, b = rng.integers(0, 4, 15), rng.integers(0, 3, 15)
         assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b))
     assert adjusted_rand([0, 0, 0], [1, 1, 1]) == 1.0
+
+
+def test_measured_density_is_not_diluted_by_pairs_never_trained_together():
+    labels = np.repeat(np.arange(2), 6)
+    S = _blocks(labels)
+    measured = np.random.default_rng(0).random(S.shape) < 0.3
+    measured = measured | measured.T
+    sparse = np.where(measured, S, 0.0)
+    halves = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+    # Unmeasured pairs read as 0, so the plain density may prefer splitting true groups; the
+    # measured density keeps each group's mean over the pairs that were trained.
+    assert measured_density(sparse, measured, labels) > measured_density(sparse, measured, halves)
+    np.testing.assert_allclose(
+        measured_density(S, np.ones_like(measured), labels), density(S, labels)
+    )

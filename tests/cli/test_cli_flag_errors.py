@@ -67,7 +67,7 @@ def test_max_k_out_of_range_names_the_flag(matrix6, value, capsys):
 
 def test_max_k_without_auto_is_refused(matrix6, capsys):
     err = _error(["cluster", matrix6, "--k", "2", "--max-k", "4"], capsys)
-    assert "--max-k 4 is only used by --k auto" in err
+    assert "--max-k 4 only applies to --k auto" in err
 
 
 def test_repeated_task_names_the_flag_and_writes_nothing(url, capsys):

@@ -24,7 +24,8 @@ def test_agrees_with_cvxpy_on_random(seed):
     T = rng.standard_normal((12, 12))
     S = (T + T.T) / 2
     ref = cvxpy_sdp(S, 3)
-    res = sdp_clustering(T, 3, random_state=0)
+    # Exact search off: this checks the SDP solvers, which small n would skip.
+    res = sdp_clustering(T, 3, random_state=0, exact_max_tasks=0)
     base = S.sum() / 12
     # Relative to the part of the value the grouping can change (harder than to the value).
     assert abs(res.sdp_value - ref) <= 1e-4 * abs(ref - base)
@@ -44,7 +45,8 @@ def test_agrees_with_cvxpy_on_planted(seed):
     assert adjusted_rand_score(res.labels, labels) == 1
 
 
-def test_bound_valid_and_exact_optimum_on_small_matrices():
+@pytest.mark.parametrize("exact_max_tasks", [0, 16])
+def test_bound_valid_and_exact_optimum_on_small_matrices(exact_max_tasks):
     rng = np.random.default_rng(0)
     hits = 0
     for trial in range(30):
@@ -55,8 +57,11 @@ def test_bound_valid_and_exact_optimum_on_small_matrices():
         best = _exact(S, k)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sdp_clustering(T, k, random_state=0)
+            res = sdp_clustering(T, k, random_state=0, exact_max_tasks=exact_max_tasks)
         assert res.upper_bound >= best - 1e-9 * (1 + abs(best))
+        if exact_max_tasks:
+            # Small n: every answer is proven, by the SDP bound or by exact search.
+            assert res.proven_optimal and res.info["certificate"] in ("rigorous", "exact")
         assert len(np.unique(res.labels)) == k
         if res.proven_optimal:
             assert res.objective >= best - 1e-9 * (1 + abs(best))

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from ..cluster._validation import check_affinity
 from ._args import int_arg
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["add_parser", "cluster_command", "format_result"]
+
+#: The keys of ``adagroup.cluster.METHODS``, spelled out so that building the parser
+#: (``adagroup --help``) does not import numpy, scipy and the solvers.
+METHOD_NAMES = ("exact", "lloyd", "sdp", "spectral")
 
 
 def _k_argument(text: str) -> int | str:
@@ -33,8 +37,6 @@ def _k_argument(text: str) -> int | str:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``adagroup cluster``."""
-    from ..cluster import METHODS
-
     p = subparsers.add_parser(
         "cluster",
         help="group the tasks of an affinity matrix",
@@ -50,8 +52,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "task names, or either, or numbers only) or .npy",
     )
     p.add_argument("--k", type=_k_argument, required=True, help="number of groups, or 'auto'")
-    p.add_argument("--method", choices=sorted(METHODS), default="sdp")
-    p.add_argument("--max-k", type=int_arg(1), default=None, help="largest k tried by --k auto")
+    p.add_argument("--method", choices=METHOD_NAMES, default="sdp")
+    p.add_argument(
+        "--max-k", type=int_arg(1), default=None, help="largest k tried by --k auto (only with it)"
+    )
     # Both spellings: --seed here and in bench/demo, --random-state in study run.
     p.add_argument(
         "--seed", "--random-state", dest="seed", type=int, default=0, help="random_state"
@@ -63,7 +67,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cluster_command(args: argparse.Namespace) -> int:
     """Run ``adagroup cluster``."""
+    if args.max_k is not None and args.k != "auto":
+        raise ValueError(
+            f"--max-k {args.max_k} only applies to --k auto; got --k {args.k}. Drop --max-k, "
+            "or use --k auto --max-k K to try 1..K groups."
+        )
     from ..cluster import METHODS
+    from ..cluster._validation import check_affinity
     from ..io import read_affinity
 
     if args.plot and not Path(args.plot).resolve().parent.is_dir():
@@ -82,19 +92,22 @@ def cluster_command(args: argparse.Namespace) -> int:
     estimator.fit(T)
     estimator.task_names_ = names
     result = estimator.to_dict()
+    k_table = getattr(estimator, "k_table_", None)
+    if k_table is not None:
+        result["k_table"] = k_table
     if args.plot:
         _write_plot(args.plot, T, estimator, names)
         result["plot"] = args.plot
     if args.json:
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
+        # Strict JSON: a value that is not finite is written as null, never Infinity/NaN.
+        sys.stdout.write(json.dumps(_json_ready(result), allow_nan=False) + "\n")
     else:
-        sys.stdout.write(format_result(result, getattr(estimator, "k_table_", None)))
+        sys.stdout.write(format_result(result, k_table))
     return 0
 
 
 def _check_k(args: argparse.Namespace, n_tasks: int) -> None:
-    """Check --k and --max-k against the matrix, in the flags' own words."""
+    """Check --k against the matrix, in the flag's own words."""
     from . import CLIUsageError
 
     if args.k != "auto" and args.k > n_tasks:
@@ -102,11 +115,19 @@ def _check_k(args: argparse.Namespace, n_tasks: int) -> None:
             f"--k {args.k} asks for more groups than the {n_tasks} tasks of {args.matrix!r}; "
             f"use --k in [1, {n_tasks}] or --k auto."
         )
-    if args.max_k is not None and args.k != "auto":
-        raise CLIUsageError(
-            f"--max-k {args.max_k} is only used by --k auto. Got --k {args.k}; drop --max-k or "
-            "pass --k auto."
-        )
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _write_plot(path: str, T, estimator, names: list[str]) -> None:
@@ -134,6 +155,8 @@ def format_result(result: dict, k_table: list[dict] | None = None) -> str:
     lines.append(f"objective F = {result['objective']:.6g}")
     if result["upper_bound"] is not None:
         verdict = "proven optimal" if result["proven_optimal"] else "not proven optimal"
+        if result.get("certificate"):
+            verdict += f", certificate {result['certificate']}"
         lines.append(
             f"upper bound = {result['upper_bound']:.6g}, gap = {result['gap']:.3g} ({verdict})"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,14 @@ import numpy as np
 
 from ..exceptions import FewerClustersWarning, warn_external
 from ._objective import density_objective, labels_to_groups
-from ._validation import check_affinity, check_n_clusters, check_random_state
+from ._threads import blas_threads_for
+from ._validation import (
+    check_affinity,
+    check_finite_result,
+    check_n_clusters,
+    check_random_state,
+    scale_affinity,
+)
 
 __all__ = ["BaseTaskClustering", "ClusteringResult", "select_n_clusters"]
 
@@ -151,6 +159,21 @@ class BaseTaskClustering:
     ) -> ClusteringResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _fit_candidate(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+    ) -> ClusteringResult:
+        """Fit one candidate of ``n_clusters="auto"`` (may be cheaper than ``_fit_k``)."""
+        return self._fit_k(S, k, rng, **warm)
+
+    def _refit_chosen(
+        self, S: np.ndarray, k: int, rng: np.random.Generator, result: ClusteringResult, **warm
+    ) -> ClusteringResult:
+        """Complete the candidate chosen by ``n_clusters="auto"`` (its result as it stands)."""
+        return result
+
+    def _load_dependencies(self) -> None:
+        """Import what ``_fit_k`` needs, so that ``seconds_`` times the fit, not an import."""
+
     def _candidate_ks(self, n: int) -> list[int]:
         name = type(self).__name__
         bounds = {}
@@ -201,30 +224,57 @@ class BaseTaskClustering:
                 f"{name}.fit got unexpected keyword argument(s) {unknown}; it accepts "
                 f"{sorted(self._warm_keys) or 'none'}."
             )
+        self._load_dependencies()
         start = time.perf_counter()
         S, names = check_affinity(T, caller=name)
+        S, scale = scale_affinity(S)
         n = S.shape[0]
         k = check_n_clusters(self.n_clusters, n, caller=name, allow_auto=True)
         rng = check_random_state(getattr(self, "random_state", None))
-        if k == "auto":
-            results = {kk: self._fit_k(S, kk, rng, **warm) for kk in self._candidate_ks(n)}
-            k, table = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
-            for row in table:
-                r = results[row["k"]]
-                row["upper_bound"] = r.upper_bound
-                row["proven_optimal"] = r.proven_optimal
-            self.k_table_ = table
-            result = results[k]
-        else:
-            result = self._fit_k(S, k, rng, **warm)
-            self.k_table_ = None
-        self._set_result(S, names, k, result)
+        with blas_threads_for(n):
+            if k == "auto":
+                results, caught = {}, {}
+                for kk in self._candidate_ks(n):
+                    # Warnings about a k that is not chosen would only confuse;
+                    # those of the chosen k are re-issued below.
+                    with warnings.catch_warnings(record=True) as caught[kk]:
+                        warnings.simplefilter("always")
+                        results[kk] = self._fit_candidate(S, kk, rng, **warm)
+                k, _ = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
+                with warnings.catch_warnings(record=True) as final:
+                    warnings.simplefilter("always")
+                    refit = self._refit_chosen(S, k, rng, results[k], **warm)
+                if refit is not results[k]:
+                    results[k], caught[k] = refit, final
+                # A refit never lowers F_k, so the chosen k stays the argmax.
+                k, table = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
+                for w in caught[k]:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                for row in table:
+                    r = results[row["k"]]
+                    row["upper_bound"] = r.upper_bound
+                    row["proven_optimal"] = r.proven_optimal
+                self.k_table_ = table
+                result = results[k]
+            else:
+                result = self._fit_k(S, k, rng, **warm)
+                self.k_table_ = None
+        self._set_result(S, names, k, result, scale)
         self.seconds_ = time.perf_counter() - start
         return self
 
+    #: Keys of ``info_`` that hold values in the units of ``T`` (multiplied back by the scale).
+    _info_in_units_of_T: tuple[str, ...] = ()
+
     def _set_result(
-        self, S: np.ndarray, names: list[str] | None, k: int, result: ClusteringResult
+        self,
+        S: np.ndarray,
+        names: list[str] | None,
+        k: int,
+        result: ClusteringResult,
+        scale: float = 1.0,
     ) -> None:
+        """Store ``result`` (found on ``S``, which is ``T`` divided by ``scale``)."""
         labels = np.asarray(result.labels, dtype=np.intp)
         n_found = len(np.unique(labels))
         if n_found < k:
@@ -233,23 +283,59 @@ class BaseTaskClustering:
                 "the affinity matrix may hold fewer distinct groups.",
                 FewerClustersWarning,
             )
+        objective = float(density_objective(S, labels))
+        bound = None if result.upper_bound is None else float(result.upper_bound)
+        info = dict(result.info)
+        for key in self._info_in_units_of_T:
+            if isinstance(info.get(key), float):
+                info[key] *= scale
+        for row in self.k_table_ or []:
+            for key in ("objective", "average_density", "upper_bound"):
+                if row.get(key) is not None:
+                    row[key] = float(row[key]) * scale
+        name = type(self).__name__
+        check_finite_result(
+            {
+                "objective": objective * scale,
+                "upper bound": None if bound is None else bound * scale,
+                **{
+                    f"k={row['k']} {key}": row.get(key)
+                    for row in self.k_table_ or []
+                    for key in ("objective", "average_density", "upper_bound")
+                },
+            },
+            scale,
+            caller=name,
+        )
         self.labels_ = labels
         self.n_clusters_ = k
-        self.objective_ = float(density_objective(S, labels))
-        self.upper_bound_ = None if result.upper_bound is None else float(result.upper_bound)
-        self.gap_ = (
-            None if self.upper_bound_ is None else max(0.0, self.upper_bound_ - self.objective_)
-        )
+        self.objective_ = objective * scale
+        self.upper_bound_ = None if bound is None else bound * scale
+        # The gap in scaled units first: it is small where the two values are large.
+        self.gap_ = None if bound is None else max(0.0, bound - objective) * scale
         self.proven_optimal_ = bool(result.proven_optimal)
         self.n_iter_ = int(result.n_iter)
         self.status_ = result.status
-        self.info_ = dict(result.info)
+        self.info_ = info
         self.task_names_ = names
         self.n_tasks_ = S.shape[0]
 
     def fit_predict(self, T: Any, y: None = None, **warm: Any) -> np.ndarray:
         """Fit and return ``labels_``."""
         return self.fit(T, **warm).labels_
+
+    @property
+    def certificate_(self) -> str | None:
+        """How ``upper_bound_`` was proven, or None when the method gives no bound.
+
+        ``"exact"``: exact search over all partitions (or a case with a single
+        value); ``"rigorous"``: a dual point of the SDP with dense eigenvalues and
+        a round-off margin; ``"lanczos"`` (more than 600 tasks): the same with a
+        Lanczos eigenvalue plus its residual.
+        """
+        if self.upper_bound_ is None:
+            return None
+        return self.info_.get("certificate")
 
     @property
     def groups_(self) -> list[list]:
@@ -267,8 +353,5 @@ class BaseTaskClustering:
             "gap": self.gap_,
             "proven_optimal": self.proven_optimal_ if self.upper_bound_ is not None else None,
             "seconds": self.seconds_,
-            # "rigorous", "lanczos" (large n: top eigenvalue estimated), or None (no bound).
-            "certificate": self.info_.get("certificate")
-            if self.upper_bound_ is not None
-            else None,
+            "certificate": self.certificate_,
         }

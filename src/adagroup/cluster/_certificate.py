@@ -23,67 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse.linalg
 
+from ._linalg import DENSE_MAX_N, top_eigh
 from ._sdp_solver import _EXPLICIT_MAX_N, CentredOperator
 
 __all__ = [
     "AdditiveDual",
-    "BlockDual",
     "PartitionCertificate",
     "bound_from_dual",
     "certify_partition",
 ]
 
-#: Below this size eigenvalues come from a dense symmetric eigensolver.
-_DENSE_EIG_MAX_N = 600
 
-
-class BlockDual:
-    """``Lam[i, j] = R[i, g_j] R[j, g_i] / s[g_i, g_j]`` for tasks in different groups."""
-
-    def __init__(self, R: np.ndarray, labels: np.ndarray, k: int) -> None:
-        self.R = R
-        self.labels = labels
-        self.k = k
-        Z = np.zeros((labels.size, k))
-        Z[np.arange(labels.size), labels] = 1.0
-        self.Z = Z
-        # out[b, a] = sum over i in C_b of R[i, a]: the total of block (b, a).
-        out = Z.T @ R
-        s = (out + out.T) / 2.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.inv_s = np.where(s > 0, 1.0 / s, 0.0)
-        np.fill_diagonal(self.inv_s, 0.0)
-        self.out = out
-
-    def total(self) -> float:
-        """``1' Lam 1``."""
-        return float(np.sum(self.out * self.out.T * self.inv_s))
-
-    def matmat(self, V: np.ndarray) -> np.ndarray:
-        """``Lam V``."""
-        V = V.reshape(V.shape[0], -1)
-        result = np.empty_like(V)
-        g = self.labels
-        for j in range(V.shape[1]):
-            q = self.Z.T @ (self.R * V[:, j : j + 1])  # q[a, b] = sum_{i in C_a} R[i, b] v_i
-            Q = q.T * self.inv_s  # Q[b, a] = q[a, b] / s[b, a]
-            result[:, j] = np.sum(self.R * Q[g], axis=1)
-        return result
-
-    def dense(self) -> np.ndarray:
-        Rg = self.R[:, self.labels]
-        return Rg * Rg.T * self.inv_s[self.labels][:, self.labels]
-
-
-def _lambda_max(
-    op: CentredOperator,
-    lam_dense: np.ndarray | None,
-    lam_op: BlockDual | None,
-    eig_tol: float = 1e-9,
-) -> float:
+def _lambda_max(op: CentredOperator, lam_dense: np.ndarray | None, eig_tol: float = 1e-9) -> float:
     """An upper estimate of the largest eigenvalue of ``A + J Lam J`` on ``1``-perp.
 
     Dense path: LAPACK's eigenvalue plus a backward-error margin. Lanczos path:
@@ -91,18 +44,15 @@ def _lambda_max(
     the top eigenvalue; Lanczos from a generic start finds the top one).
     """
     n = op.n
-    if n <= _DENSE_EIG_MAX_N:
+    if n <= DENSE_MAX_N:
         M = op.dense().copy()
-        L = lam_dense if lam_dense is not None else (lam_op.dense() if lam_op else None)
-        if L is not None:
-            mu = L.mean(axis=1)
-            M += L - mu[:, None] - mu[None, :] + mu.mean()
+        if lam_dense is not None:
+            mu = lam_dense.mean(axis=1)
+            M += lam_dense - mu[:, None] - mu[None, :] + mu.mean()
         norm = float(np.linalg.norm(M))
         # 1 is an eigenvector of M with eigenvalue 0; push it below the spectrum.
         M -= (2.0 * norm + 1.0) / n
-        top = scipy.linalg.eigh(
-            M, eigvals_only=True, subset_by_index=[n - 1, n - 1], check_finite=False
-        )[0]
+        top = top_eigh(M, 1, vectors=False)[0][0]
         return float(top) + 1e-13 * n * (norm + 1.0)
 
     shift = 2.0 * (1.0 + (float(np.linalg.norm(lam_dense)) if lam_dense is not None else 0.0))
@@ -123,9 +73,8 @@ def _lambda_max(
     def mv(v: np.ndarray) -> np.ndarray:
         v = v.reshape(n, -1)
         out = op.matmat(v)
-        if lam_op is not None or lam_dense is not None:
-            jv = v - v.mean(axis=0)
-            lv = lam_op.matmat(jv) if lam_op is not None else lam_dense @ jv
+        if lam_dense is not None:
+            lv = lam_dense @ (v - v.mean(axis=0))
             out += lv - lv.mean(axis=0)
         out -= shift * v.mean(axis=0)
         return out
@@ -168,14 +117,12 @@ def bound_from_dual(
     k: int,
     *,
     lam_dense: np.ndarray | None = None,
-    lam_op: Any = None,
     eig_tol: float = 1e-9,
 ) -> float:
     """The bound ``1'Lam1/n + (k-1) lambda_max(A + J Lam J)`` in centred, scaled units.
 
-    Valid for every symmetric ``Lam >= 0``; ``lam_dense`` is symmetrised and
-    clipped at 0 first, ``lam_op`` (``total()``, ``matmat()``, ``dense()``) must
-    be symmetric and nonnegative already. The caller adds back ``op.base`` and
+    Valid for every ``Lam >= 0``; ``lam_dense`` is symmetrised and clipped at
+    0 first (None: ``Lam = 0``). The caller adds back ``op.base`` and
     multiplies by ``op.sigma``. ``eig_tol`` is the relative residual at which
     the iterative eigensolver (``n > 600``) stops; its residual is added.
     """
@@ -185,20 +132,16 @@ def bound_from_dual(
     if lam_dense is not None:
         lam_dense = np.maximum((lam_dense + lam_dense.T) / 2.0, 0.0)
         tot = float(lam_dense.sum())
-    elif lam_op is not None:
-        tot = lam_op.total()
     else:
         tot = 0.0
-    return tot / n + (k - 1) * _lambda_max(op, lam_dense, lam_op, eig_tol)
+    return tot / n + (k - 1) * _lambda_max(op, lam_dense, eig_tol)
 
 
 def _top_eigenvalue(matvec, n: int, dense: np.ndarray | None, eig_tol: float = 1e-9) -> float:
     """Upper estimate of the top eigenvalue of a symmetric matrix or operator."""
     if dense is not None:
         norm = float(np.linalg.norm(dense))
-        top = scipy.linalg.eigh(
-            dense, eigvals_only=True, subset_by_index=[n - 1, n - 1], check_finite=False
-        )[0]
+        top = top_eigh(dense, 1, vectors=False)[0][0]
         return float(top) + 1e-13 * n * (norm + 1.0)
     return _lanczos_top(matvec, n, tol=eig_tol)
 
@@ -308,18 +251,8 @@ def _within_group_top(A: np.ndarray, labels: np.ndarray, k: int) -> float:
         blocks.append((ia, blk))
     if not blocks:
         return 0.0
-    if max(ia.size for ia, _ in blocks) <= _DENSE_EIG_MAX_N:
-        return max(
-            float(
-                scipy.linalg.eigh(
-                    blk,
-                    eigvals_only=True,
-                    subset_by_index=[blk.shape[0] - 1, blk.shape[0] - 1],
-                    check_finite=False,
-                )[0]
-            )
-            for _, blk in blocks
-        )
+    if max(ia.size for ia, _ in blocks) <= DENSE_MAX_N:
+        return max(float(top_eigh(blk, 1, vectors=False)[0][0]) for _, blk in blocks)
     n = labels.size
 
     def mv(v: np.ndarray) -> np.ndarray:
@@ -394,6 +327,193 @@ class PartitionCertificate:
     dual: Any
 
 
+class _Slackness:
+    """The dual points complementary to one grouping, as functions of ``z``.
+
+    Complementary slackness with the partition matrix of ``labels`` fixes the
+    multipliers ``y`` of ``X 1 = 1`` and the row sums ``r`` of each
+    between-group block of ``Lam`` as affine functions of the multiplier ``z``
+    of ``tr X = k``; the methods build the duals of :func:`certify_partition`
+    from them (centred, scaled units).
+    """
+
+    def __init__(
+        self, op: CentredOperator, labels: np.ndarray, k: int, value: float, tol: float
+    ) -> None:
+        n = op.n
+        self.op, self.n, self.k = op, n, k
+        lab = np.asarray(labels, dtype=np.intp)
+        self.labels = lab
+        Z = np.zeros((n, k))
+        Z[np.arange(n), lab] = 1.0
+        self.Z = Z
+        self.sizes = sizes = Z.sum(axis=0)
+        self.P = P = op.matmat(Z)  # P[i, a] = (A 1_a)_i
+        self.Baa = Baa = np.diag(Z.T @ P) / sizes
+        rows = np.arange(n)
+        self.y0 = (2.0 * P[rows, lab] - Baa[lab]) / sizes[lab]
+        self.r0 = (self.y0[:, None] * sizes[None, :] + Baa[None, :]) / 2.0 - P
+        self.D = (sizes[None, :] / sizes[lab][:, None] + 1.0) / 2.0
+        self.mask = np.ones((n, k), dtype=bool)
+        self.mask[rows, lab] = False
+        self.Zs = Z / sizes
+        self.target = value + tol
+        # Eigenvalues here are at most ||A||_F = 1 and enter the bound times k - 1
+        # with their residuals: a twentieth of the tolerance is left for those.
+        self.eig_tol = float(min(1e-7, max(1e-12, 0.05 * tol / (k - 1))))
+        # The dense matrix and the top within-group eigenvalue, where affordable.
+        self.A: np.ndarray | None = None
+        self.z_blk: float | None = None
+        if n <= min(_DENSE_REPAIR_MAX_N, _EXPLICIT_MAX_N):
+            self.A = op.dense()
+            self.z_blk = _within_group_top(self.A, lab, k)
+
+    def certificate(self, bound: float, z: float, dual: Any) -> PartitionCertificate:
+        return PartitionCertificate(bound, self.y0 - z / self.sizes[self.labels], z, dual)
+
+    def row_sums(self, z: float) -> np.ndarray:
+        """Row sums ``r[i, a]`` of the between-group blocks at ``z`` (0 on the own group)."""
+        return np.where(self.mask, self.r0 - z * self.D, 0.0)
+
+    def additive(self, z: float) -> tuple[np.ndarray, AdditiveDual]:
+        """The additive dual at ``z`` and its row sums."""
+        r = self.row_sums(z)
+        p = r / self.sizes[None, :]
+        p[~self.mask] = 0.0
+        c = (self.Z.T @ r) / np.outer(self.sizes, self.sizes)
+        np.fill_diagonal(c, 0.0)
+        return r, AdditiveDual(p, c, self.labels, self.Z)
+
+    def additive_possible(self) -> bool:
+        """False when the additive dual is negative at every feasible ``z``.
+
+        Every entry decreases in ``z``, and ``z_min >= z_blk`` (the within-group
+        blocks are compressions of ``P A P``), so a negative entry at ``z_blk``
+        rules it out without computing ``z_min``.
+        """
+        if self.z_blk is None:
+            return True
+        return bool(self.additive(self.z_blk)[1].block_minima().min() >= 0.0)
+
+    def z_limit(self) -> float:
+        """The largest ``z`` at which the additive dual is nonnegative.
+
+        Every entry is affine in ``z`` with slope ``-(1/|C_a| + 1/|C_b|)/2`` on
+        block ``(a, b)``: a closed form.
+        """
+        m0 = self.additive(0.0)[1].block_minima()
+        slope = 0.5 * (1.0 / self.sizes[:, None] + 1.0 / self.sizes[None, :])
+        with np.errstate(invalid="ignore"):
+            return float(np.min(np.where(np.isfinite(m0), m0 / slope, np.inf)))
+
+    def closed_form(self, z: float) -> PartitionCertificate | None:
+        """The additive dual's bound at ``z >= lambda_max(P A P)``, if it is nonnegative there.
+
+        Exact algebra: ``J (A + Lam) J = z J - J Q J`` with ``Q = z P - P A P``,
+        which is psd for such ``z``, so ``lambda_max(J (A + Lam) J) <= z``.
+        """
+        if not np.isfinite(z):
+            return None
+        _, dual = self.additive(z)
+        if not dual.block_minima().min() >= 0.0:  # also rejects NaN
+            return None
+        ub = dual.total() / self.n + (self.k - 1) * z
+        if not np.isfinite(ub):
+            return None
+        return self.certificate(ub, z, dual)
+
+    def decoupled(self, max_evals: int) -> PartitionCertificate:
+        """Between-group blocks ``-A`` plus additive terms, at ``z`` a little above ``z_blk``.
+
+        The additive blocks leave the between-group coupling of ``A`` on the
+        complement of the indicators in place; cancelling it lowers the
+        eigenvalue that ``z`` must cover to the largest within-group one, and a
+        slightly larger ``z`` buys the slack that clipping negative entries uses.
+        """
+        assert self.A is not None and self.z_blk is not None
+        out = self.certificate(np.inf, 0.0, None)
+        for frac in (0.02, 0.08, 0.3)[:max_evals]:
+            z = self.z_blk + frac * max(abs(self.z_blk), 1e-12)
+            r = self.row_sums(z)
+            if np.min(r) < 0.0:
+                continue
+            lam = _decoupled_dual(self.A, self.labels, r, self.k)
+            ub = bound_from_dual(self.op, self.k, lam_dense=lam, eig_tol=self.eig_tol)
+            if ub < out.bound:
+                out = self.certificate(ub, z, lam)
+            if ub <= self.target:
+                break
+        return out
+
+    def _complement_matvec(self) -> tuple[Any, float]:
+        """``V -> P A P V`` with the indicators pushed below the spectrum, and the push."""
+        Z, Zs, op = self.Z, self.Zs, self.op
+        push = 2.0 + 2.0 * float(np.abs(self.Baa).max())
+
+        def mv(V: np.ndarray) -> np.ndarray:
+            W = V - Zs @ (Z.T @ V)
+            out = op.matmat(W)
+            out -= Zs @ (Z.T @ out)
+            out -= push * (Zs @ (Z.T @ V))
+            return out
+
+        return mv, push
+
+    def top_of_complement(
+        self, z_lim: float, possible: bool
+    ) -> tuple[float, PartitionCertificate | None]:
+        """``z_min = lambda_max(P A P)`` on the complement of the indicators (an upper estimate).
+
+        Returns it, or a finished certificate when the closed form at a ``z``
+        halfway between the estimate and ``z_lim`` already works.
+        """
+        n = self.n
+        if n <= DENSE_MAX_N:
+            _, push = self._complement_matvec()
+            M = self.op.dense() - self.P @ self.Zs.T
+            M = M - self.Zs @ (self.Z.T @ M)
+            M = (M + M.T) / 2.0 - push * (self.Zs @ self.Z.T)
+            z_min = _top_eigenvalue(None, n, M)
+            found = self.closed_form(0.5 * (z_min + z_lim)) if z_lim >= z_min else None
+            return z_min, found
+        mv, _ = self._complement_matvec()
+        if possible:
+            # A loose eigenvalue estimate (value plus residual) is enough when
+            # the nonnegativity limit leaves room: z then sits halfway between.
+            theta, z_hat = _lanczos_top(mv, n, tol=1e-2, with_ritz=True)
+            if z_lim >= z_hat + 0.1 * abs(z_hat):
+                found = self.closed_form(0.5 * (z_hat + z_lim))
+                if found is not None:
+                    return z_hat, found
+            if z_lim < theta:
+                # A Ritz value never exceeds the top eigenvalue: the additive
+                # dual is negative at z_min too, and z_min only seeds the rest.
+                return z_hat, None
+        return _top_eigenvalue(mv, n, None, self.eig_tol), None
+
+    def clipped(self, z_min: float, best: PartitionCertificate, max_evals: int):
+        """The additive blocks at a few ``z >= z_min``, clipped at 0 and rescaled."""
+        scale = max(abs(z_min), 1e-300)
+        for step in (0.0, 1e-4, 1e-3, 1e-2)[:max_evals]:
+            z = z_min + step * scale
+            r, dual = self.additive(z)
+            if dual.block_minima().min() >= 0.0:
+                # Exact algebra, as in closed_form: lambda_max(J (A + Lam) J) <= z.
+                ub = dual.total() / self.n + (self.k - 1) * z
+            elif self.n <= _DENSE_REPAIR_MAX_N:
+                clip = np.maximum(dual.dense(), 0.0)
+                lam = _sinkhorn_blocks(clip, self.labels, np.maximum(r, 0.0), self.k)
+                ub = bound_from_dual(self.op, self.k, lam_dense=lam)
+                dual = lam
+            else:
+                continue
+            if ub < best.bound:
+                best = self.certificate(ub, z, dual)
+            if ub <= self.target:
+                break
+        return best
+
+
 def certify_partition(
     op: CentredOperator,
     labels: np.ndarray,
@@ -429,160 +549,31 @@ def certify_partition(
     ``value`` is the centred, scaled objective of ``labels``. Returns the best
     bound and its certificate (with ``y``, ``z`` to warm-start a solver).
     """
-    n = op.n
-    lab = np.asarray(labels, dtype=np.intp)
-    Z = np.zeros((n, k))
-    Z[np.arange(n), lab] = 1.0
-    sizes = Z.sum(axis=0)
-    P = op.matmat(Z)  # P[i, a] = (A 1_a)_i
-    B = Z.T @ P
-    Baa = np.diag(B) / sizes
-    g = lab
-    rows = np.arange(n)
-    y0 = (2.0 * P[rows, g] - Baa[g]) / sizes[g]
-    r0 = (y0[:, None] * sizes[None, :] + Baa[None, :]) / 2.0 - P
-    D = (sizes[None, :] / sizes[g][:, None] + 1.0) / 2.0
-    mask = np.ones((n, k), dtype=bool)
-    mask[rows, g] = False
-    Zs = Z / sizes
-
-    def dual_at(z: float) -> tuple[np.ndarray, AdditiveDual]:
-        r = np.where(mask, r0 - z * D, 0.0)
-        p = r / sizes[None, :]
-        p[~mask] = 0.0
-        c = (Z.T @ r) / np.outer(sizes, sizes)
-        np.fill_diagonal(c, 0.0)
-        return r, AdditiveDual(p, c, lab, Z)
-
-    target = value + tol
-    # Eigenvalues here are at most ||A||_F = 1 and enter the bound times k - 1
-    # with their residuals: a twentieth of the tolerance is left for those.
-    eig_tol = float(min(1e-7, max(1e-12, 0.05 * tol / (k - 1))))
-    best = PartitionCertificate(np.inf, y0.copy(), 0.0, None)
-    A = None
-    z_blk = None
-    if n <= min(_DENSE_REPAIR_MAX_N, _EXPLICIT_MAX_N):
-        A = op.dense()
-        z_blk = _within_group_top(A, lab, k)
-        # Every entry of the additive dual decreases in z, and z_min >= z_blk
-        # (the within-group blocks are compressions of P A P), so a negative
-        # entry at z_blk rules the additive dual out without computing z_min.
-        additive_possible = dual_at(z_blk)[1].block_minima().min() >= 0.0
-    else:
-        additive_possible = True
-
-    def decoupled() -> PartitionCertificate:
-        # The additive blocks leave the between-group coupling of A on the
-        # complement of the indicators in place; cancelling it lowers the
-        # eigenvalue that z must cover to the largest within-group one, and a
-        # slightly larger z buys the slack that clipping negative entries uses.
-        out = PartitionCertificate(np.inf, y0.copy(), 0.0, None)
-        for frac in (0.02, 0.08, 0.3)[:max_evals]:
-            z = z_blk + frac * max(abs(z_blk), 1e-12)
-            r = np.where(mask, r0 - z * D, 0.0)
-            if np.min(r) < 0.0:
-                continue
-            lam = _decoupled_dual(A, lab, r, k)
-            ub = bound_from_dual(op, k, lam_dense=lam, eig_tol=eig_tol)
-            if ub < out.bound:
-                out = PartitionCertificate(ub, y0 - z / sizes[g], z, lam)
-            if ub <= target:
-                break
-        return out
-
-    if not additive_possible:
-        best = decoupled()
-        if best.bound <= target:
+    dual = _Slackness(op, labels, k, value, tol)
+    best = dual.certificate(np.inf, 0.0, None)
+    possible = dual.additive_possible()
+    # 1. The additive dual cannot be nonnegative: try the decoupled one first.
+    if not possible:
+        best = dual.decoupled(max_evals)
+        if best.bound <= dual.target:
             return best.bound, best
-
-    # Every entry of the additive dual is affine in z with slope
-    # -(1/|C_a| + 1/|C_b|)/2 on block (a, b), so the largest z at which it is
-    # still nonnegative has a closed form. Its bound does not depend on z
-    # (complementary slackness), so any z in [lambda_max(P A P), z_lim] gives
-    # the same certificate, and a z well above the eigenvalue estimate makes
-    # it robust to an eigensolver that under-reports the top of the spectrum.
-    m0 = dual_at(0.0)[1].block_minima()
-    slope = 0.5 * (1.0 / sizes[:, None] + 1.0 / sizes[None, :])
-    with np.errstate(invalid="ignore"):
-        z_lim = float(np.min(np.where(np.isfinite(m0), m0 / slope, np.inf)))
-
-    def closed_form(z: float) -> tuple[float, PartitionCertificate] | None:
-        if not np.isfinite(z):
-            return None
-        r, dual = dual_at(z)
-        if not dual.block_minima().min() >= 0.0:  # also rejects NaN
-            return None
-        # Exact algebra: J (A + Lam) J = z J - J Q J with Q = z P - P A P,
-        # which is psd for z >= lambda_max(P A P), so lambda_max(J (A + Lam) J) <= z.
-        ub = dual.total() / n + (k - 1) * z
-        if not np.isfinite(ub):
-            return None
-        return ub, PartitionCertificate(ub, y0 - z / sizes[g], z, dual)
-
-    # z_min = lambda_max(P A P) on the complement of the indicators; the
-    # indicators themselves are pushed below the spectrum.
-    push = 2.0 + 2.0 * float(np.abs(Baa).max())
-    if n <= _DENSE_EIG_MAX_N:
-        M = op.dense() - P @ Zs.T
-        M = M - Zs @ (Z.T @ M)
-        M = (M + M.T) / 2.0 - push * (Zs @ Z.T)
-        z_min = _top_eigenvalue(None, n, M)
-        if z_lim >= z_min:
-            found = closed_form(0.5 * (z_min + z_lim))
-            if found is not None:
-                return found
-    else:
-
-        def mv(V: np.ndarray) -> np.ndarray:
-            W = V - Zs @ (Z.T @ V)
-            out = op.matmat(W)
-            out -= Zs @ (Z.T @ out)
-            out -= push * (Zs @ (Z.T @ V))
-            return out
-
-        z_min = None
-        if additive_possible:
-            # A loose eigenvalue estimate (value plus residual) is enough when
-            # the nonnegativity limit leaves room: z then sits halfway between.
-            theta, z_hat = _lanczos_top(mv, n, tol=1e-2, with_ritz=True)
-            if z_lim >= z_hat + 0.1 * abs(z_hat):
-                found = closed_form(0.5 * (z_hat + z_lim))
-                if found is not None:
-                    return found
-            if z_lim < theta:
-                # A Ritz value never exceeds the top eigenvalue: the additive
-                # dual is negative at z_min too, and z_min only seeds the rest.
-                z_min = z_hat
-        if z_min is None:
-            z_min = _top_eigenvalue(mv, n, None, eig_tol)
-
-    scale = max(abs(z_min), 1e-300)
-    if not np.isfinite(best.bound):
-        best = PartitionCertificate(np.inf, y0 - z_min / sizes[g], z_min, None)
-    found = closed_form(z_min)
+    # 2. The closed form at a z between the eigenvalue and the nonnegativity limit;
+    #    its bound equals value whatever such z is used (complementary slackness).
+    z_min, found = dual.top_of_complement(dual.z_limit(), possible)
     if found is not None:
-        return found
-    if additive_possible and A is not None:
-        cand = decoupled()
-        if cand.bound < best.bound:
-            best = cand
-        if best.bound <= target:
+        return found.bound, found
+    if not np.isfinite(best.bound):
+        best = dual.certificate(np.inf, z_min, None)
+    # 3. The closed form at z_min itself.
+    found = dual.closed_form(z_min)
+    if found is not None:
+        return found.bound, found
+    # 4. The decoupled dual (if not tried yet), then the clipped additive dual.
+    if possible and dual.A is not None:
+        candidate = dual.decoupled(max_evals)
+        if candidate.bound < best.bound:
+            best = candidate
+        if best.bound <= dual.target:
             return best.bound, best
-    for step in (0.0, 1e-4, 1e-3, 1e-2)[:max_evals]:
-        z = z_min + step * scale
-        r, dual = dual_at(z)
-        if dual.block_minima().min() >= 0.0:
-            # Exact algebra: J (A + Lam) J = z J - J Q J with Q = z P - P A P,
-            # which is psd for z >= z_min, so lambda_max(J (A + Lam) J) <= z.
-            ub = dual.total() / n + (k - 1) * z
-        elif n <= _DENSE_REPAIR_MAX_N:
-            lam = _sinkhorn_blocks(np.maximum(dual.dense(), 0.0), lab, np.maximum(r, 0.0), k)
-            ub = bound_from_dual(op, k, lam_dense=lam)
-            dual = lam
-        else:
-            continue
-        if ub < best.bound:
-            best = PartitionCertificate(ub, y0 - z / sizes[g], z, dual)
-        if ub <= target:
-            break
+    best = dual.clipped(z_min, best, max_evals)
     return best.bound, best

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._base import BaseTaskClustering, ClusteringResult
 from ._objective import density_objective
-from ._validation import check_affinity, check_n_clusters
+from ._validation import check_affinity, check_n_clusters, scale_affinity
 
 __all__ = ["ExhaustiveClustering", "exhaustive_clustering", "stirling2"]
 
@@ -100,50 +100,91 @@ def _rest_choices(unions: np.ndarray, m: int, n: int) -> np.ndarray:
     # Positions of the m-1 set bits of each row, in increasing order.
     m1 = m - 1
     positions = np.nonzero(bits)[1].reshape(len(unions), m1)
-    pick = (np.arange(1 << m1)[:, None] >> np.arange(m1)) & 1  # (2**(m-1), m-1)
-    return pick @ (np.int64(1) << positions.T)  # (2**(m-1), len(unions))
+    # Row s holds the tasks at the set bits of s: doubling the rows once per task
+    # (the upper half adds it) writes each entry once, where an integer matrix
+    # product with the 0/1 table of s was the slowest step of the programme.
+    out = np.empty((1 << m1, len(unions)), dtype=np.int64)
+    out[0] = 0
+    for i in range(m1):
+        half = 1 << i
+        np.add(out[:half], np.int64(1) << positions[:, i], out=out[half : 2 * half])
+    return out
 
 
-def _exhaustive_search(S: np.ndarray, k: int) -> tuple[np.ndarray, float]:
-    """Exact ``max F`` over partitions into exactly ``k`` non-empty groups.
+class _SubsetProgramme:
+    """Exact ``max F`` over partitions into ``k`` non-empty groups, for one or every ``k``.
 
     ``best[j, U]`` is the best ``F`` of a partition of the task set ``U`` (a
     bitmask) into ``j`` groups. The group holding the lowest task of ``U`` is
     chosen explicitly, so every partition is counted once and the recursion
     ``best[j, U] = max_R w[U - R] + best[j-1, R]`` over subsets ``R`` of ``U``
-    without its lowest task visits ``(3**n - 1) / 2`` pairs per layer.
+    without its lowest task visits ``(3**n - 1) / 2`` pairs per layer. Sets are
+    taken by increasing size, and the leftover choices of one size serve every
+    layer ``j`` (building them costs more than the maximum itself).
+
+    Parameters
+    ----------
+    S : ndarray of shape (n, n)
+    k_max : int
+        Largest number of groups asked for.
+    every_k : bool, default=False
+        Fill the table so that :meth:`solve` answers every ``k <= k_max`` (the
+        automatic choice of ``k`` at the price of one programme); otherwise only
+        ``k_max`` itself, with layers restricted to sets that can still be
+        completed into ``k_max`` groups.
     """
-    n = S.shape[0]
-    full = (1 << n) - 1
-    w = _subset_densities(S)
-    masks = np.arange(1 << n, dtype=np.int64)
-    popcount = ((masks[:, None] >> np.arange(n)) & 1).sum(axis=1)
-    by_size = [masks[popcount == m] for m in range(n + 1)]
 
-    best = np.full((k + 1, 1 << n), -np.inf)
-    best[0, 0] = 0.0
-    for j in range(1, k + 1):
-        # U needs >= j tasks for j groups and must leave >= k - j for the others.
-        sizes = [n] if j == k else range(j, n - (k - j) + 1)
-        for m in sizes:
-            unions = by_size[m] if j < k else np.array([full], dtype=np.int64)
+    def __init__(self, S: np.ndarray, k_max: int, *, every_k: bool = False) -> None:
+        n = S.shape[0]
+        self.n = n
+        self.k_max = k_max
+        self.every_k = every_k
+        self.w = _subset_densities(S)
+        masks = np.arange(1 << n, dtype=np.int64)
+        popcount = ((masks[:, None] >> np.arange(n)) & 1).sum(axis=1)
+        best = np.full((k_max + 1, 1 << n), -np.inf)
+        best[0, 0] = 0.0
+        for m in range(1, n + 1):
+            # Layer j needs sets of >= j tasks that leave >= k_max - j for the other groups
+            # (every_k: any set of >= j tasks); the last layer only the full set.
+            layers = [
+                j
+                for j in range(1, min(m, k_max) + 1)
+                if every_k or (m <= n - (k_max - j) and (j < k_max or m == n))
+            ]
+            if not layers:
+                continue
+            unions = masks[popcount == m]
             rest = _rest_choices(unions, m, n)
-            values = w[unions[None, :] ^ rest] + best[j - 1, rest]
-            best[j, unions] = values.max(axis=0)
+            within = self.w[unions[None, :] ^ rest]
+            for j in layers:
+                best[j, unions] = (within + best[j - 1, rest]).max(axis=0)
+        self.best = best
 
-    # Walk back from the full set; argmax takes the first maximiser, so ties are
-    # broken the same way on every call (the smallest leftover set R).
-    labels = np.empty(n, dtype=np.intp)
-    U = full
-    for j in range(k, 0, -1):
-        unions = np.array([U], dtype=np.int64)
-        rest = _rest_choices(unions, U.bit_count(), n)[:, 0]
-        values = w[U ^ rest] + best[j - 1, rest]
-        R = int(rest[int(np.argmax(values))])
-        block = U ^ R
-        labels[[u for u in range(n) if block >> u & 1]] = k - j
-        U = R
-    return labels, float(best[k, full])
+    def solve(self, k: int) -> tuple[np.ndarray, float]:
+        """Labels of an optimal partition into ``k`` groups (first by task order) and ``F``."""
+        if not (k == self.k_max or (self.every_k and 1 <= k <= self.k_max)):
+            raise ValueError(f"this programme answers k={self.k_max} only, not k={k}")
+        n, w, best = self.n, self.w, self.best
+        full = (1 << n) - 1
+        # Walk back from the full set; argmax takes the first maximiser, so ties are
+        # broken the same way on every call (the smallest leftover set R).
+        labels = np.empty(n, dtype=np.intp)
+        U = full
+        for j in range(k, 0, -1):
+            unions = np.array([U], dtype=np.int64)
+            rest = _rest_choices(unions, U.bit_count(), n)[:, 0]
+            values = w[U ^ rest] + best[j - 1, rest]
+            R = int(rest[int(np.argmax(values))])
+            block = U ^ R
+            labels[[u for u in range(n) if block >> u & 1]] = k - j
+            U = R
+        return labels, float(best[k, full])
+
+
+def _exhaustive_search(S: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+    """Exact ``max F`` over partitions into exactly ``k`` non-empty groups: labels and value."""
+    return _SubsetProgramme(S, k).solve(k)
 
 
 def exhaustive_clustering(T: Any, n_clusters: int, *, max_tasks: int = 16) -> np.ndarray:
@@ -201,6 +242,7 @@ def exhaustive_clustering(T: Any, n_clusters: int, *, max_tasks: int = 16) -> np
     """
     caller = "exhaustive_clustering"
     S, _ = check_affinity(T, caller=caller)
+    S, _ = scale_affinity(S)  # sums of entries near 1e308 would overflow
     k = check_n_clusters(n_clusters, S.shape[0], caller=caller)
     _check_size(S.shape[0], k, _check_max_tasks(max_tasks, caller))
     labels, _ = _exhaustive_search(S, k)
@@ -285,6 +327,7 @@ class ExhaustiveClustering(BaseTaskClustering):
     """
 
     method = "exact"
+    _info_in_units_of_T = ("dp_value",)
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from ._validation import (
     check_labels,
     check_n_clusters,
     check_random_state,
+    scale_affinity,
 )
 
 __all__ = ["LloydClustering", "lloyd_clustering"]
@@ -48,6 +49,15 @@ def _few_threads(single: bool) -> contextlib.AbstractContextManager:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _load_sklearn() -> None:
+    """Import scikit-learn's k-means ahead of a timed fit (about 1-4 s the first time).
+
+    A missing scikit-learn is reported by :func:`_kmeans` when it is needed.
+    """
+    with contextlib.suppress(ImportError):
+        import sklearn.cluster  # noqa: F401
 
 
 def _kmeans(
@@ -219,6 +229,7 @@ def lloyd_clustering(
     """
     caller = "lloyd_clustering"
     S, _ = check_affinity(T, caller=caller)
+    S, _ = scale_affinity(S)  # labels do not depend on the units; overflow does
     k = check_n_clusters(n_clusters, S.shape[0], caller=caller)
     labels, _, _ = _lloyd_labels(
         S,
@@ -330,6 +341,9 @@ class LloydClustering(BaseTaskClustering):
         self.tol = tol
         self.max_clusters = max_clusters
         self.random_state = random_state
+
+    def _load_dependencies(self) -> None:
+        _load_sklearn()
 
     def _fit_k(
         self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any

@@ -18,19 +18,28 @@ only what the grouping can change.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+
+from ..exceptions import SolverError
+from ._linalg import top_eigh
 
 __all__ = ["CentredOperator", "FactorResult", "AdmmResult", "solve_factor", "solve_admm"]
 
 #: Above this size the centred matrix is applied implicitly instead of stored.
 _EXPLICIT_MAX_N = 3000
-#: Initial penalty times n, inner step cap and Barzilai-Borwein variant (3 alternates).
+#: Initial penalty times n, and inner step cap.
 _BETA0 = 0.3
 _INNER_MAX = 100
-_BB = 3
+#: ADMM over-relaxation (Boyd et al. 2011, sec. 3.4.3): 1.6 took 1.4x fewer iterations than
+#: 1.0 on non-tight n = 100 instances (Fig. 2, noisy planted, Gaussian).
+_RELAX = 1.6
+#: Residual balancing: every _EV iterations rho changes by _TAU when one residual exceeds
+#: _MU times the other. (5, 2, 2) took 2-4x fewer iterations than (10, 10, 2) on non-tight
+#: n = 60..400 instances (1.5 instead of 2 oscillated on Fig. 2 at n = 400).
+_EV, _MU, _TAU = 5, 2.0, 2.0
 
 
 class CentredOperator:
@@ -140,9 +149,7 @@ def solve_factor(
     k: int,
     *,
     rng: np.random.Generator,
-    rank: int | None = None,
     init_labels: np.ndarray | None = None,
-    U0: np.ndarray | None = None,
     y0: np.ndarray | None = None,
     z0: float = 0.0,
     tol: float = 1e-6,
@@ -161,13 +168,8 @@ def solve_factor(
     multipliers (e.g. from complementary slackness with ``init_labels``).
     """
     n = op.n
-    if rank is None:
-        rank = min(n, max(2 * k, k + 2))
-    if U0 is not None:
-        U = _project(np.array(U0, dtype=np.float64), k)
-        rank = U.shape[1]
-    else:
-        U = init_factor(n, k, rank, rng, init_labels)
+    # Rank 2k: the spare columns let the iterate route around stalls of rank k.
+    U = init_factor(n, k, min(n, max(2 * k, k + 2)), rng, init_labels)
     y = np.zeros(n) if y0 is None else np.array(y0, dtype=np.float64)
     z = float(z0)
     # The penalty Hessian grows like beta * n (w = U'1 has norm ~ sqrt(n)); the
@@ -217,7 +219,8 @@ def solve_factor(
                 dG = G - G_old
                 sy = float(np.vdot(dU, dG))
                 if sy > 0:
-                    if _BB == 1 or (_BB == 3 and it % 2):
+                    # Barzilai-Borwein: the long and the short step alternate.
+                    if it % 2:
                         step = float(np.vdot(dU, dU)) / sy
                     else:
                         step = sy / float(np.vdot(dG, dG))
@@ -296,9 +299,7 @@ def _project_affine_psd(V: np.ndarray, k: int, r: int | None = None) -> tuple[np
     W = (W + W.T) / 2.0
     while r is not None and r + 1 < n // 3:
         shift = 2.0 * float(np.linalg.norm(W)) + 1.0
-        evals, evecs = scipy.linalg.eigh(
-            W - shift / n, subset_by_index=[n - r - 1, n - 1], check_finite=False
-        )
+        evals, evecs = top_eigh(W - shift / n, r + 1)
         lam = evals[1:]
         theta = _simplex_shift(lam, k - 1.0)
         if evals[0] <= theta:
@@ -308,7 +309,7 @@ def _project_affine_psd(V: np.ndarray, k: int, r: int | None = None) -> tuple[np
             Y = (vec * proj[pos]) @ vec.T
             return Y + 1.0 / n, max(2 * int(pos.sum()) + 2, k + 2)
         r *= 2
-    evals, evecs = scipy.linalg.eigh(W, check_finite=False)
+    evals, evecs = top_eigh(W, n)
     # 1 is an eigenvector of W with eigenvalue 0; drop one eigenpair aligned with it.
     align = np.abs(evecs.sum(axis=0)) / math.sqrt(n)
     keep = np.ones(n, dtype=bool)
@@ -330,7 +331,13 @@ def _simplex_shift(lam: np.ndarray, total: float) -> float:
     css = np.cumsum(s) - total
     idx = np.arange(1, s.size + 1)
     cond = s - css / idx > 0
-    rho = int(np.nonzero(cond)[0][-1])
+    hits = np.nonzero(cond)[0]
+    if hits.size == 0:  # only with NaN eigenvalues
+        raise SolverError(
+            "Solver 'admm' failed (status 'failed': non-finite eigenvalues). Try "
+            "solver='factor', or rescale the affinity matrix."
+        )
+    rho = int(hits[-1])
     return float(css[rho] / (rho + 1))
 
 
@@ -339,17 +346,25 @@ def solve_admm(
     k: int,
     *,
     X0: np.ndarray | None = None,
-    Lam0: np.ndarray | None = None,
     tol: float = 1e-6,
     max_iter: int = 2000,
+    stop: Callable[[np.ndarray, np.ndarray], bool] | None = None,
+    check_every: int = 10,
 ) -> AdmmResult:
     """Convex ADMM for ``max <A, X>`` on the clustering SDP's feasible set.
 
     Splits ``X`` (affine + psd) from ``Z`` (nonnegative); ``Lam = -rho W`` is the
     multiplier of ``X >= 0`` in the limit, which is what the certificate uses.
-    ``rho`` is adapted by residual balancing. Stops when both the primal residual
+    ``rho`` is adapted by residual balancing (within a factor 1e3 of its
+    start), and the ``Z`` step sees the
+    over-relaxed ``1.6 X + (1 - 1.6) Z``. Stops when both the primal residual
     ``||X - Z||_F`` and the dual residual ``rho ||Z - Z_old||_F`` fall under
-    ``tol * sqrt(k)``. ``Lam0`` warm-starts the multiplier of ``X >= 0``.
+    ``tol * sqrt(k)``. (A multiplier warm start was measured to slow it down.)
+
+    ``stop(X, Lam)``, called every ``check_every`` iterations with the current
+    projection ``X`` (affine and psd) and multiplier ``Lam``, ends the
+    iterations early when it returns True (the caller judges a dual bound that
+    closes); the result then counts as converged.
     """
     n = A.shape[0]
     if X0 is None:
@@ -358,7 +373,9 @@ def solve_admm(
         )
     Z = np.maximum(X0, 0.0)
     rho = max(float(np.linalg.norm(A)) / math.sqrt(k), 1e-3)
-    W = np.zeros((n, n)) if Lam0 is None else -np.asarray(Lam0, dtype=np.float64) / rho
+    # Residual balancing moves rho within six orders of magnitude of its start.
+    rho_min, rho_max = rho * 1e-3, rho * 1e3
+    W = np.zeros((n, n))
     X = Z
     converged = False
     r_norm = s_norm = np.inf
@@ -369,21 +386,27 @@ def solve_admm(
     for it in range(1, max_iter + 1):
         X, r_eig = _project_affine_psd(Z - W + A / rho, k, r_eig)
         Z_old = Z
-        Z = np.maximum(X + W, 0.0)
-        W += X - Z
+        Xr = _RELAX * X + (1.0 - _RELAX) * Z_old
+        Z = np.maximum(Xr + W, 0.0)
+        W += Xr - Z
         r_norm = float(np.linalg.norm(X - Z))
         s_norm = rho * float(np.linalg.norm(Z - Z_old))
         eps = tol * math.sqrt(k)
         if r_norm <= eps and s_norm <= eps * max(1.0, rho):
             converged = True
             break
-        if it % 10 == 0:
-            if r_norm > 10.0 * s_norm / max(rho, 1e-300):
-                rho *= 2.0
-                W /= 2.0
-            elif s_norm / max(rho, 1e-300) > 10.0 * r_norm:
-                rho /= 2.0
-                W *= 2.0
+        if stop is not None and it % check_every == 0:
+            Lam = np.maximum(-rho * W, 0.0)
+            if stop(X, (Lam + Lam.T) / 2.0):
+                converged = True
+                break
+        if it % _EV == 0:
+            if r_norm > _MU * s_norm / rho and rho < rho_max:
+                rho *= _TAU
+                W /= _TAU
+            elif s_norm / rho > _MU * r_norm and rho > rho_min:
+                rho /= _TAU
+                W *= _TAU
     Lam = np.maximum(-rho * W, 0.0)
     Lam = (Lam + Lam.T) / 2.0
     value = float(np.vdot(A, Z))

@@ -9,9 +9,9 @@ import numpy as np
 from scipy import linalg
 
 from ._base import BaseTaskClustering, ClusteringResult
-from ._kmeans import _check_positive_int, _fill_to_k, _kmeans
+from ._kmeans import _check_positive_int, _fill_to_k, _kmeans, _load_sklearn
 from ._objective import density_objective
-from ._validation import check_affinity, check_n_clusters, check_random_state
+from ._validation import check_affinity, check_n_clusters, check_random_state, scale_affinity
 
 __all__ = ["SpectralClustering", "spectral_clustering"]
 
@@ -154,6 +154,7 @@ def spectral_clustering(
     """
     caller = "spectral_clustering"
     S, _ = check_affinity(T, caller=caller)
+    S, _ = scale_affinity(S)  # labels do not depend on the units; overflow does
     k = check_n_clusters(n_clusters, S.shape[0], caller=caller)
     labels, _, _ = _spectral_labels(
         S,
@@ -253,6 +254,9 @@ class SpectralClustering(BaseTaskClustering):
         self.n_init = n_init
         self.max_clusters = max_clusters
         self.random_state = random_state
+
+    def _load_dependencies(self) -> None:
+        _load_sklearn()
 
     def _fit_k(
         self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +15,8 @@ __all__ = [
     "check_n_clusters",
     "check_random_state",
     "check_labels",
+    "check_finite_result",
+    "scale_affinity",
 ]
 
 
@@ -92,8 +95,45 @@ def check_affinity(
             f"[{bad[0]}, {bad[1]}] ({int(np.sum(~np.isfinite(A)))} non-finite entries); "
             "fill unmeasured entries, e.g. with the row mean."
         )
-    S = (A + A.T) / 2.0
+    # Halves first: (A + A.T) overflows for entries near the float64 maximum, and
+    # halving is exact for normal numbers, so the result is otherwise the same.
+    S = 0.5 * A + 0.5 * A.T
     return S, names
+
+
+def scale_affinity(S: np.ndarray) -> tuple[np.ndarray, float]:
+    """Return ``(S / c, c)`` with ``c`` a power of two that brings ``max |S|`` into [1, 2).
+
+    Every clusterer's labels are invariant to a positive factor, and a power of
+    two divides without rounding (only entries ``2**-1000`` times smaller than
+    the largest underflow), so solvers see entries of order one whatever the
+    units: sums of ``n**2`` entries near ``1e308`` no longer overflow and
+    entries near ``1e-300`` no longer underflow. Values are multiplied back by
+    ``c`` when they are reported.
+    """
+    top = float(np.max(np.abs(S))) if S.size else 0.0
+    if top == 0.0:
+        return S, 1.0
+    c = math.ldexp(1.0, math.frexp(top)[1] - 1)
+    if c == 1.0:
+        return S, 1.0
+    return S / c, c
+
+
+def check_finite_result(values: dict[str, Any], scale: float, *, caller: str) -> None:
+    """Raise ``ValueError`` when a value reported in the units of ``T`` is not finite.
+
+    After :func:`scale_affinity` the solvers work on entries of order one, so
+    only the multiplication back by ``scale`` can overflow: the objective of
+    ``n`` tasks can be ``n`` times the largest entry.
+    """
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise ValueError(
+                f"The {name} of {caller} is {value} in the units of T: it exceeds the float64 "
+                f"range (largest |T| entry about {scale:.3g}). Divide T by a constant, e.g. "
+                f"T / {scale:.0e}; the groups do not change."
+            )
 
 
 def check_n_clusters(

@@ -1,0 +1,67 @@
+"""Automatic k: warnings of the k that is not chosen stay quiet (issue 8)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from adagroup.cluster import BaseTaskClustering, ClusteringResult
+from adagroup.exceptions import ConvergenceWarning
+
+
+class _Noisy(BaseTaskClustering):
+    """Finds the planted 2 groups; warns at every other k."""
+
+    method = "noisy"
+
+    def __init__(self, n_clusters="auto", *, max_clusters=None, random_state=None):
+        self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
+        self.random_state = random_state
+
+    def _fit_k(self, S, k, rng, **warm):
+        n = S.shape[0]
+        labels = np.arange(n) % k if k != 2 else (np.arange(n) >= n // 2).astype(np.intp)
+        warnings.warn(f"trouble at k={k}", ConvergenceWarning, stacklevel=2)
+        from adagroup.cluster import density_objective
+
+        return ClusteringResult(labels=labels, objective=density_objective(S, labels))
+
+
+def test_auto_k_reports_only_the_chosen_ks_warnings():
+    T = np.kron(np.eye(2), np.ones((3, 3)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = _Noisy(max_clusters=4).fit(T)
+    assert est.n_clusters_ == 2
+    assert [str(w.message) for w in caught] == ["trouble at k=2"]
+
+
+def test_sdp_auto_k_screens_candidates_and_solves_only_the_chosen_k(monkeypatch):
+    from adagroup.cluster import SDPClustering, _sdp
+    from adagroup.datasets import make_planted_affinity
+
+    calls = []
+    original = _sdp._solve
+
+    def spy(S, k, rng, **kwargs):
+        calls.append((k, kwargs.get("screen", False)))
+        return original(S, k, rng, **kwargs)
+
+    monkeypatch.setattr(_sdp, "_solve", spy)
+    T, planted = make_planted_affinity(
+        [10, 10, 10, 10], within_std=0.6, between_std=0.6, random_state=0
+    )
+    est = SDPClustering(n_clusters="auto", max_clusters=6, random_state=0).fit(T)
+    # Before: every candidate ran the full solver chain (87 s at n = 300).
+    assert [k for k, screen in calls if screen] == [1, 2, 3, 4, 5, 6]
+    full = [k for k, screen in calls if not screen]
+    assert full in ([], [est.n_clusters_])
+    assert est.n_clusters_ == 4
+    single = SDPClustering(n_clusters=4, random_state=0).fit(T)
+    assert est.objective_ >= single.objective_ - 1e-9 * abs(single.objective_)
+    assert est.proven_optimal_ == single.proven_optimal_
+    for row in est.k_table_:
+        # Candidates keep a valid bound (the spectral one when not certified).
+        assert row["upper_bound"] >= row["objective"] - 1e-9 * abs(row["objective"])
