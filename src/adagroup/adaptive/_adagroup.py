@@ -167,8 +167,9 @@ class AdaGroup:
         ``measured_density`` (its density over pairs trained together at least
         once, which chooses ``k``), ``probability``.
     stopped_because_ : str or None
-        ``"stable"``, ``"budget"``, or None while tasks remain or the grouping
-        is still moving.
+        ``"stable"``, ``"budget"``, ``"exhausted"`` (every subset the design
+        can plan is trained: few tasks), or None while tasks remain or the
+        grouping is still moving.
     n_runs_ : int
         COMPLETE runs of the trajectory.
     n_steps_ : int
@@ -475,6 +476,9 @@ class AdaGroup:
             state.stopped = "stable"
         elif all_arrived and n_runs // len(seeds) >= budget // len(seeds):
             state.stopped = "budget"
+        elif all_arrived and not batch_round and n_planned == 0:
+            # Every subset the design could plan is trained (few tasks): nothing left to learn.
+            state.stopped = "exhausted"
         else:
             state.stopped = None
         self.task_names_ = tuple(names)
@@ -539,12 +543,18 @@ class AdaGroup:
             f", stopped: {state.stopped}" if state.stopped else "",
         )
         self._publish()
-        if state.stopped == "budget" and float(stability.min()) < self.confidence:
+        if state.stopped in ("budget", "exhausted") and float(stability.min()) < self.confidence:
+            fix = (
+                "Raise 'budget' to train more subsets."
+                if state.stopped == "budget"
+                else "Every subset is trained: add seeds (e.g. seeds=(0, 1, 2)) to average noise."
+            )
             warnings.warn(
-                f"AdaGroup spent its budget of {budget} runs before every task was stable at "
+                f"AdaGroup stopped ({state.stopped}: {n_runs} runs of a budget of {budget}) "
+                f"before every task was stable at "
                 f"confidence={self.confidence}: the groups are uncertain (least stable task: "
                 f"{names[int(np.argmin(stability))]}, {float(stability.min()):.2f}; grouping "
-                f"stability {agreement:.2f}). Raise 'budget' to train more subsets.",
+                f"stability {agreement:.2f}). {fix}",
                 UnstableGroupingWarning,
                 stacklevel=3,
             )

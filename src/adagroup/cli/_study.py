@@ -521,6 +521,7 @@ def format_adaptive(result: dict[str, Any]) -> str:
     why = {
         "stable": f"every task stable at confidence {result['confidence']}",
         "budget": "budget spent before every task was stable: the groups are uncertain",
+        "exhausted": "every subset trained before every task was stable: the groups are uncertain",
         None: "not finished: run again to continue",
     }[result["stopped_because"]]
     groups = result["groups"]
