@@ -64,11 +64,10 @@ def _draws(labels, n_runs, noise, seed=0):
     S = post.S
     measured = table.met() > 0
     point = merge_path(S, 6)
-    k = choose_k({k: measured_density(S, measured, lab) for k, lab in point.items()}, 1.0)
     draws = draw_groupings(
         post, point, n_draws=40, rng=np.random.default_rng(seed), measured=measured
     )
-    return point[k], draws
+    return point[draws.k], draws
 
 
 def test_plentiful_evidence_gives_stable_groups_and_a_sharp_coassignment():
@@ -80,7 +79,7 @@ def test_plentiful_evidence_gives_stable_groups_and_a_sharp_coassignment():
     C = draws.coassignment()
     same = labels[:, None] == labels[None, :]
     assert C[same].min() > 0.9 and C[~same].max() < 0.1
-    assert draws.k_probability([2, 3, 4])[3] > 0.9
+    assert draws.k == 3 and draws.k_probability[3] > 0.9
 
 
 def test_scarce_evidence_gives_unstable_groups():

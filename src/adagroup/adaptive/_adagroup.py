@@ -22,7 +22,7 @@ from ..exceptions import UnstableGroupingWarning
 from ._design import cover_groups, targeted_subsets, uniform_subsets
 from ._evidence import ESTIMATORS, NORMALIZERS, PairPosterior, RunTable
 from ._grouping import best_groupings, canonical, density, measured_density
-from ._uncertainty import adjusted_rand, choose_k, draw_groupings, task_stability
+from ._uncertainty import adjusted_rand, draw_groupings, task_stability
 
 __all__ = ["AdaGroup"]
 
@@ -58,17 +58,20 @@ class AdaGroup:
        default), symmetrised, with a zero diagonal.
     3. **Group.** For every ``k`` in ``[1, max_clusters]``: greedy
        agglomeration and the previous grouping (as a warm start), each improved
-       by single-task moves; ``k`` is the one of largest density over the
-       pairs trained together (:func:`measured_density`; the zero diagonal and
-       centred rows make it peak at the number of groups the evidence
-       supports: splitting a group loses its positive terms, merging two adds
-       negative ones, and unmeasured pairs do not dilute large groups). The
-       clusterer (the SDP by default) then regroups at that ``k``,
-       warm-started, and certifies the result.
+       by single-task moves. ``k`` is the fewest groups whose density over the
+       pairs trained together (:func:`measured_density`) is within one standard
+       error of the best, over posterior draws of the affinity (step 4; the
+       zero diagonal and centred rows make the density peak at the number of
+       groups the evidence supports: splitting a group loses its positive
+       terms, merging two adds negative ones, and unmeasured pairs do not
+       dilute large groups). The clusterer (the SDP by default) then regroups
+       at that ``k``, warm-started, and certifies the result.
     4. **Uncertainty.** ``n_draws`` draws from the Gaussian posterior of the
        pair effects (:class:`adagroup.adaptive.PairPosterior`; pairs never
-       trained together are drawn from the prior) are regrouped the same way,
-       each choosing its own ``k``. They give ``coassignment_`` (how often two
+       trained together are drawn from the prior) choose ``k``; each draw also
+       chooses its own ``k`` the same way and is regrouped at it by
+       single-task moves, so the draws carry the uncertainty about ``k`` too.
+       They give ``coassignment_`` (how often two
        tasks share a group), ``stability_`` (per task, the mean Jaccard index
        of its group across draws) and ``grouping_stability_`` (mean adjusted
        Rand index of the draws' groupings against the grouping).
@@ -161,7 +164,7 @@ class AdaGroup:
     grouping_stability_ : float
         Mean adjusted Rand index of the draws' groupings against ``labels_``.
     k_probability_ : dict of int to float
-        Share of draws that chose each ``k``.
+        Share of draws that chose each ``k`` (by the same rule, alone).
     k_table_ : list of dict
         Per candidate ``k``: ``k``, ``objective`` (best density found),
         ``measured_density`` (its density over pairs trained together at least
@@ -441,21 +444,18 @@ class AdaGroup:
             point = best_groupings(S, k_max, prev)
             measured = table.met() > 0
             by_measured = {kk: measured_density(S, measured, lab) for kk, lab in point.items()}
-            k = choose_k(by_measured, float(np.abs(S).max()))
-            fitted, labels = self._certify(S, point[k], k, t)
-            point[k] = labels
-            by_measured[k] = measured_density(S, measured, labels)
             objectives = {kk: density(S, lab) for kk, lab in point.items()}
-            # Draws search k near the point estimate's: far-off k lose on every draw, and each k
-            # costs a local search per draw.
-            near = {kk: lab for kk, lab in point.items() if abs(kk - k) <= 2}
             boot = draw_groupings(
-                posterior, near, n_draws=int(self.n_draws), rng=rng, measured=measured
+                posterior, point, n_draws=int(self.n_draws), rng=rng, measured=measured
             )
+            k = boot.k
+            fitted, labels = self._certify(S, point[k], k, t)
+            objectives[k] = density(S, labels)
+            by_measured[k] = measured_density(S, measured, labels)
             stability = task_stability(boot.labels, labels)
             coverage = _coverage(table.met(), labels)
             agreement = float(np.mean([adjusted_rand(rep, labels) for rep in boot.labels]))
-            k_prob = boot.k_probability(sorted(point))
+            k_prob = boot.k_probability
 
         changed = len(state.labels) != n or not np.array_equal(canonical(state.labels), labels)
         state.names = names

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ._evidence import PairPosterior, RunTable
-from ._grouping import best_groupings, measured_density
-from ._uncertainty import choose_k
+from ._grouping import best_groupings
+from ._uncertainty import choose_k_by_draws
 
 __all__ = ["group_runs"]
 
@@ -22,12 +22,14 @@ def group_runs(
     estimator: str = "surrogate",
     normalize: str = "standardize",
     max_clusters: int | None = None,
+    n_draws: int = 50,
+    random_state: int = 0,
 ) -> np.ndarray:
     """Group ``tasks`` from finished runs the way AdaGroup does, in one step.
 
     Scores are oriented and made scale-free per task, a pooled pair-level
     affinity is estimated (:class:`PairPosterior`), and the densest grouping of
-    the ``k`` at which the measured-pair density peaks is returned. Use it to group the runs
+    the ``k`` chosen by :func:`choose_k_by_draws` is returned. Use it to group the runs
     of a non-adaptive design (uniform subsets, a pair cover) on the same terms
     as AdaGroup.
 
@@ -41,6 +43,10 @@ def group_runs(
     normalize : {"standardize", "relative"}, default="standardize"
     max_clusters : int, default=None
         Largest ``k``; None means ``min(n_tasks, 10)``.
+    n_draws : int, default=50
+        Posterior draws that choose ``k`` (one-standard-error rule).
+    random_state : int, default=0
+        Seed of the draws.
 
     Returns
     -------
@@ -54,11 +60,11 @@ def group_runs(
     [0, 0, 1, 1]
     """
     table = RunTable(runs, tasks, greater_is_better=greater_is_better, normalize=normalize)
-    S = PairPosterior(table, estimator=estimator).S
+    posterior = PairPosterior(table, estimator=estimator)
+    S = posterior.S
     n = len(tasks)
     k_max = max(1, min(max_clusters or 10, n))
     point = best_groupings(S, k_max)
-    measured = table.met() > 0
-    objectives = {k: measured_density(S, measured, lab) for k, lab in point.items()}
-    k = choose_k(objectives, float(np.abs(S).max()))
+    draws = posterior.sample(np.random.default_rng(random_state), n_draws)
+    k, _ = choose_k_by_draws(draws, point, table.met() > 0)
     return point[k]

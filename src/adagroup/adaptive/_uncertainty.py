@@ -1,10 +1,12 @@
 """How sure a grouping is: posterior draws of the affinity, each regrouped for every k.
 
-Each draw of the pair-level affinity (:class:`PairPosterior`) is regrouped for
-every candidate ``k``, starting from the point estimate's groupings, and picks
-its own ``k`` by the density rule. Over the draws this gives a distribution of
-the grouping: how often two tasks share a group, how often each task keeps its
-group, and how often each ``k`` wins. Pairs never trained together are drawn
+Draws of the pair-level affinity (:class:`PairPosterior`) first choose ``k``:
+the fewest groups whose density is within one standard error of the best, over
+the draws. Each draw also chooses its own ``k`` by the same rule and is regrouped
+at it, starting from the point estimate's grouping. Over the draws this gives a
+distribution of the grouping:
+how often two tasks share a group, how often each task keeps its group, and how
+often each ``k`` wins. Pairs never trained together are drawn
 from the prior, so a grouping that rests on them comes out unstable: the
 uncertainty covers missing evidence, not only noisy evidence.
 """
@@ -19,48 +21,85 @@ import numpy as np
 from ._evidence import PairPosterior
 from ._grouping import improve, measured_density
 
-__all__ = ["Draws", "draw_groupings", "choose_k", "adjusted_rand", "task_stability"]
+__all__ = [
+    "Draws",
+    "adjusted_rand",
+    "choose_k",
+    "choose_k_by_draws",
+    "draw_groupings",
+    "task_stability",
+]
 
 
 @dataclass(frozen=True)
 class Draws:
-    """Groupings of the posterior draws.
+    """What the posterior draws say about the grouping.
 
     Attributes
     ----------
+    k : int
+        The chosen number of groups (:func:`choose_k_by_draws`).
     labels : ndarray of int of shape (n_draws, n_tasks)
-        Each replicate's grouping at its own chosen ``k``.
-    k : ndarray of int of shape (n_draws,)
-        Each replicate's chosen ``k``.
+        Each draw's grouping, at the ``k`` the draw itself chose.
+    k_probability : dict of int to float
+        Share of draws that chose each candidate ``k``.
     """
 
+    k: int
     labels: np.ndarray
-    k: np.ndarray
+    k_probability: dict[int, float]
 
     def coassignment(self) -> np.ndarray:
-        """Share of replicates that put tasks ``i`` and ``j`` in one group."""
+        """Share of draws that put tasks ``i`` and ``j`` in one group."""
         same = self.labels[:, :, None] == self.labels[:, None, :]
         return same.mean(axis=0)
 
-    def k_probability(self, k_values: list[int]) -> dict[int, float]:
-        """Share of replicates that chose each ``k``."""
-        return {k: float(np.mean(self.k == k)) for k in k_values}
-
 
 def choose_k(objectives: Mapping[int, float], scale: float) -> int:
-    """The ``k`` of the largest density (zero diagonal); near-ties go to the smaller ``k``.
+    """The ``k`` of the largest density; near-ties go to the smaller ``k``.
 
     With a zero diagonal and centred rows, a grouping's density counts what its
     groups gain from training together: splitting a true group loses its
     positive cross terms, merging two groups adds negative ones, so the density
-    peaks at the number of groups the evidence supports. AdaGroup passes the
-    measured-pair density (:func:`measured_density`), which pairs never trained
-    together do not bias toward many small groups.
+    peaks at the number of groups the evidence supports. Used where there are
+    no posterior draws; :func:`choose_k_by_draws` is the rule AdaGroup uses.
     """
     ks = sorted(objectives)
     best = max(objectives[k] for k in ks)
     tol = 1e-9 * max(abs(best), scale, 1e-300)
     return next(k for k in ks if objectives[k] >= best - tol)
+
+
+def choose_k_by_draws(
+    draws: np.ndarray, point: Mapping[int, np.ndarray], measured: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """The fewest groups whose measured density is within one standard error of the best.
+
+    For every posterior draw of the affinity, the measured density
+    (:func:`measured_density`) of the point estimate's grouping for each ``k``
+    is computed. ``k*`` has the largest mean; the chosen ``k`` is the smallest
+    whose paired difference to ``k*`` is above ``-1`` standard deviation of that
+    difference over the draws (the one-standard-error rule). Splitting a true
+    group gains only noise, so it never clears the bar; merging two true groups
+    loses more than the noise, so it does not either.
+
+    Returns
+    -------
+    k : int
+    per_draw : ndarray of int of shape (n_draws,)
+        The same rule applied to each draw alone (its own best ``k``, the same
+        standard errors), so that the draws carry the uncertainty about ``k``.
+    """
+    ks = sorted(point)
+    D = np.array([[measured_density(S, measured, point[k]) for k in ks] for S in draws])
+    best = int(np.argmax(D.mean(axis=0)))
+    diff = D - D[:, [best]]
+    se = diff.std(axis=0)
+    chosen = next(k for j, k in enumerate(ks) if diff[:, j].mean() >= -se[j] - 1e-12)
+    own = D - D.max(axis=1, keepdims=True)
+    ok = own >= -se[None, :] - 1e-12
+    per_draw = np.array([ks[int(np.argmax(row))] for row in ok])
+    return chosen, per_draw
 
 
 def draw_groupings(
@@ -71,29 +110,23 @@ def draw_groupings(
     rng: np.random.Generator,
     measured: np.ndarray,
 ) -> Draws:
-    """Regroup ``n_draws`` posterior draws of the affinity, each at its own best ``k``.
+    """Choose ``k`` on ``n_draws`` posterior draws, and regroup each draw at its own ``k``.
 
     Parameters
     ----------
     posterior : PairPosterior
     point : mapping of int to ndarray
-        The point estimate's grouping for every candidate ``k``; each draw
-        starts its search for that ``k`` there.
+        The point estimate's grouping for every candidate ``k``.
     n_draws : int
     rng : numpy Generator
     measured : ndarray of bool of shape (n_tasks, n_tasks)
         Pairs trained together at least once (see :func:`measured_density`).
     """
-    n = posterior.n
-    labels = np.zeros((n_draws, n), dtype=np.intp)
-    chosen = np.zeros(n_draws, dtype=np.intp)
-    for b, S in enumerate(posterior.sample(rng, n_draws)):
-        fits = {k: improve(S, lab) for k, lab in point.items()}
-        objectives = {k: measured_density(S, measured, lab) for k, lab in fits.items()}
-        k = choose_k(objectives, float(np.abs(S).max()))
-        labels[b] = fits[k]
-        chosen[b] = k
-    return Draws(labels=labels, k=chosen)
+    draws = posterior.sample(rng, n_draws)
+    k, per_draw = choose_k_by_draws(draws, point, measured)
+    labels = np.stack([improve(S, point[int(kb)]) for S, kb in zip(draws, per_draw, strict=True)])
+    probability = {kk: float(np.mean(per_draw == kk)) for kk in sorted(point)}
+    return Draws(k=k, labels=labels, k_probability=probability)
 
 
 def task_stability(replicates: np.ndarray, labels: np.ndarray) -> np.ndarray:
