@@ -214,3 +214,41 @@ def test_few_tasks_stop_once_every_subset_is_trained():
         ada = AdaGroup(study, batch_size=4, budget=1000, random_state=0).run(trainer)
     assert ada.stopped_because_ == "exhausted"
     assert ada.n_runs_ <= 4 + 6
+
+
+def _stop(**overrides):
+    from adagroup.adaptive._adagroup import stop_reason
+
+    state = {
+        "all_arrived": True,
+        "refining": True,
+        "changed": False,
+        "stability": np.array([0.95, 1.0]),
+        "coverage": np.array([1.0, 0.5]),
+        "confidence": 0.9,
+        "n_subsets": 10,
+        "budget_subsets": 40,
+        "n_planned": 4,
+    }
+    state.update(overrides)
+    return stop_reason(**state)
+
+
+def test_stop_rule_needs_all_tasks_an_unchanged_stable_covered_grouping():
+    assert _stop() == "stable"
+    assert _stop(all_arrived=False) is None
+    # A round that brought a new batch, or changed the grouping, is not the last.
+    assert _stop(refining=False) is None
+    assert _stop(changed=True) is None
+    # One task below the confidence, or trained with under half its group, keeps it going.
+    assert _stop(stability=np.array([0.89, 1.0])) is None
+    assert _stop(coverage=np.array([1.0, 0.4])) is None
+
+
+def test_stop_rule_budget_and_exhaustion():
+    unstable = np.array([0.5, 1.0])
+    assert _stop(stability=unstable, n_subsets=40) == "budget"
+    assert _stop(stability=unstable, n_subsets=39) is None
+    assert _stop(stability=unstable, n_planned=0) == "exhausted"
+    # A budget spent while tasks are still arriving does not stop the covers of new batches.
+    assert _stop(stability=unstable, n_subsets=99, all_arrived=False) is None

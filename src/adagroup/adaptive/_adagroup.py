@@ -465,22 +465,17 @@ class AdaGroup:
         if batch_round:
             state.n_batches_done += 1
         n_runs = len(runs)
-        all_arrived = state.n_batches_done >= len(state.batches)
-        settled = (
-            not batch_round
-            and not changed
-            and float(stability.min()) >= self.confidence
-            and float(coverage.min()) >= _MIN_COVERAGE
+        state.stopped = stop_reason(
+            all_arrived=state.n_batches_done >= len(state.batches),
+            refining=not batch_round,
+            changed=changed,
+            stability=stability,
+            coverage=coverage,
+            confidence=float(self.confidence),
+            n_subsets=n_runs // len(seeds),
+            budget_subsets=budget // len(seeds),
+            n_planned=n_planned,
         )
-        if all_arrived and settled:
-            state.stopped = "stable"
-        elif all_arrived and n_runs // len(seeds) >= budget // len(seeds):
-            state.stopped = "budget"
-        elif all_arrived and not batch_round and n_planned == 0:
-            # Every subset the design could plan is trained (few tasks): nothing left to learn.
-            state.stopped = "exhausted"
-        else:
-            state.stopped = None
         self.task_names_ = tuple(names)
         self.labels_ = labels
         self.n_clusters_ = int(labels.max()) + 1
@@ -682,7 +677,7 @@ class AdaGroup:
         set_attr = getattr(self.study, "set_attr", None)
         if set_attr is None:
             return
-        params = {
+        params: dict[str, Any] = {
             name: value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
             for name, value in self.get_params().items()
             if name not in ("study", "seeds", "run_options")
@@ -763,6 +758,44 @@ def _check_int(value: Any, param: str, caller: str, low: int, *, optional: bool)
         raise ValueError(
             f"The {param!r} parameter of {caller} must be {kind}. Got {value!r} instead."
         )
+
+
+def stop_reason(
+    *,
+    all_arrived: bool,
+    refining: bool,
+    changed: bool,
+    stability: np.ndarray,
+    coverage: np.ndarray,
+    confidence: float,
+    n_subsets: int,
+    budget_subsets: int,
+    n_planned: int,
+) -> str | None:
+    """Why AdaGroup stops after a round, or None to go on.
+
+    ``"stable"``: every task has arrived, the round only refined (no new batch),
+    the grouping did not change, every task's stability reaches ``confidence``
+    and every task was trained with at least half of its group. ``"budget"``:
+    every task has arrived and the budget is spent. ``"exhausted"``: a
+    refining round found no subset left to plan.
+    """
+    if not all_arrived:
+        return None
+    settled = (
+        refining
+        and not changed
+        and float(np.min(stability, initial=1.0)) >= confidence
+        and float(np.min(coverage, initial=1.0)) >= _MIN_COVERAGE
+    )
+    if settled:
+        return "stable"
+    if n_subsets >= budget_subsets:
+        return "budget"
+    if refining and n_planned == 0:
+        # Every subset the design could plan is trained (few tasks): nothing left to learn.
+        return "exhausted"
+    return None
 
 
 def _coverage(met: np.ndarray, labels: np.ndarray) -> np.ndarray:
