@@ -15,7 +15,10 @@ peak):
 
 * ``adagroup``: :class:`adagroup.AdaGroup` (batches of ``max(3, n // 3)`` tasks,
   budget ``8 n``); at budget ``B n`` its grouping is that of the last round
-  that had spent at most ``B n`` runs (or its final one, if it stopped first);
+  that had seen every task and spent at most ``B n`` runs (or its final one, if
+  it stopped first);
+* ``adagroup, one batch``: the same with every task known from the start
+  (``batch_size = n``);
 * ``uniform``: the first ``B n`` of a random sequence of distinct subsets;
 * ``pair cover``: a greedy cover of all pairs by subsets, then uniform ones;
 * ``all pairs``: every pair once (``n (n - 1) / 2`` runs, one column).
@@ -131,31 +134,35 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
     runs = train(study, trainer, pairs)
     record("all pairs", len(pairs) / n, len(runs), grouped(runs, names))
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ada = AdaGroup(study, batch_size=max(3, n // 3), budget=8 * n, random_state=seed)
-        ada.run(trainer)
-    for b in BUDGETS:
-        within = [h for h in ada.history_ if h["n_runs"] <= b * n and h["n_tasks"] == n]
-        if not within:
-            # Not every task has arrived at this budget: there is no grouping of all tasks.
-            rows.append(
-                {"case": name, "strategy": "adagroup", "budget": b, "n_runs": None,
-                 "recovered": False, "k": None, "loss_ratio": None}
-            )  # fmt: skip
-            continue
-        h = within[-1]
-        final = h is ada.history_[-1]
-        record(
-            "adagroup",
-            b,
-            h["n_runs"],
-            h["groups"],
-            {
-                "stopped": ada.stopped_because_ if final else None,
-                "min_stability": h["min_stability"],
-            },
-        )
+    summary = {}
+    for strategy, batch in (("adagroup", max(3, n // 3)), ("adagroup, one batch", n)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ada = AdaGroup(study, batch_size=batch, budget=8 * n, random_state=seed)
+            ada.run(trainer)
+        summary[strategy] = ada
+        for b in BUDGETS:
+            within = [h for h in ada.history_ if h["n_runs"] <= b * n and h["n_tasks"] == n]
+            if not within:
+                # Not every task has arrived at this budget: there is no grouping of all tasks.
+                rows.append(
+                    {"case": name, "strategy": strategy, "budget": b, "n_runs": None,
+                     "recovered": False, "k": None, "loss_ratio": None}
+                )  # fmt: skip
+                continue
+            h = within[-1]
+            final = h is ada.history_[-1]
+            record(
+                strategy,
+                b,
+                h["n_runs"],
+                h["groups"],
+                {
+                    "stopped": ada.stopped_because_ if final else None,
+                    "min_stability": h["min_stability"],
+                },
+            )
+    ada = summary["adagroup"]
     return {
         "case": name,
         "n": n,
@@ -167,7 +174,7 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    strategies = ["adagroup", "uniform", "pair cover"]
+    strategies = ["adagroup", "adagroup, one batch", "uniform", "pair cover"]
     lines = [
         "| strategy | " + " | ".join(f"{b}n" for b in BUDGETS) + " |",
         "|---|" + "---|" * len(BUDGETS),
@@ -189,7 +196,7 @@ def table(results: list[dict]) -> str:
             loss = f"{np.mean(losses):.2f}" if losses else "–"
             cells.append(f"{hits}/{len(rows)} ({loss})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    ada = [r for res in results for r in res["rows"] if r["strategy"] == "adagroup"]
+    ada = [r for res in results for r in res["rows"] if r["strategy"].startswith("adagroup")]
     worse = [r for r in ada if r["loss_ratio"] is not None and r["loss_ratio"] > 1]
     silent = [r for r in worse if r.get("min_stability", 0) >= 0.9]
     footer = (
