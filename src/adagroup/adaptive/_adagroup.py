@@ -19,7 +19,7 @@ from ..cluster._base import BaseTaskClustering
 from ..cluster._objective import labels_to_groups
 from ..cluster._validation import check_random_state
 from ..exceptions import UnstableGroupingWarning
-from ._design import cover_groups, targeted_subsets, uniform_subsets
+from ._design import cover_groups, first_batch_cover, targeted_subsets, uniform_subsets
 from ._evidence import ESTIMATORS, NORMALIZERS, PairPosterior, RunTable
 from ._grouping import best_groupings, canonical, density, measured_density
 from ._uncertainty import adjusted_rand, draw_groupings, task_stability
@@ -42,7 +42,9 @@ class AdaGroup:
     training runs, trains them through the study, and regroups *every* task
     seen so far from scratch on the pooled evidence of all the runs:
 
-    1. **Plan.** The first batch gets uniformly drawn subsets of itself. Each
+    1. **Plan.** The first batch gets a pair cover of itself (every pair of
+       its tasks trained together once; about ``b^2 / 6`` subsets of 3),
+       topped up with uniform subsets to ``n_subsets_per_step``. Each
        later batch gets Procedure 2's cover (every new task trained with
        ``subset_size - 1`` members of every existing group, one new task per
        subset so that its readings are not confounded with another new
@@ -420,7 +422,9 @@ class AdaGroup:
         groups = [[index[x] for x in g] for g in state.groups]
         plan: list[tuple[int, ...]] = []
         if batch_round and not groups:
-            plan = uniform_subsets(new_idx, size, max(1, min(m, left)), taken, rng)
+            plan = first_batch_cover(new_idx, size, taken, rng)[: max(1, left)]
+            fill = min(m, left) - len(plan)
+            plan += uniform_subsets(new_idx, size, fill, taken | set(plan), rng)
             if len(plan) < min(m, left) and size > 2:
                 # A small first batch has few distinct subsets; its pairs add readings.
                 plan += uniform_subsets(new_idx, 2, min(m, left) - len(plan), taken, rng)

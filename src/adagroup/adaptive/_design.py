@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["cover_groups", "targeted_subsets", "uniform_subsets"]
+__all__ = ["cover_groups", "first_batch_cover", "targeted_subsets", "uniform_subsets"]
 
 Subset = tuple[int, ...]
 
@@ -52,6 +52,28 @@ def cover_groups(
                 seen.add(subset)
                 out.append(subset)
     return out
+
+
+def first_batch_cover(
+    tasks: Sequence[int], size: int, taken: set[Subset], rng: np.random.Generator
+) -> list[Subset]:
+    """Subsets of ``size`` in which every pair of ``tasks`` is trained together at least once.
+
+    A greedy covering design (:func:`adagroup.cover_pairs`), about
+    ``C(b, 2) / C(size, 2)`` subsets. Measured on real training, grouping from a
+    pair cover beat uniform subsets of the same count at low budgets: the
+    pooled pair-level estimate needs every pair seen once more than it needs
+    any pair seen twice.
+    """
+    from ..sampling import cover_pairs
+
+    tasks = list(tasks)
+    if len(tasks) < 2 or size < 2:
+        return []
+    size = min(size, len(tasks))
+    seed = int(rng.integers(2**31))
+    plan = [_key(tasks[i] for i in s) for s in cover_pairs(len(tasks), size, random_state=seed)]
+    return [s for s in plan if s not in taken]
 
 
 def uniform_subsets(
