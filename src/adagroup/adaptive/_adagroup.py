@@ -299,7 +299,7 @@ class AdaGroup:
         for param in ("n_subsets_per_step", "max_clusters", "budget"):
             _check_int(getattr(self, param), param, name, 1, optional=True)
         c = self.confidence
-        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0 < c <= 1:
+        if isinstance(c, bool) or not isinstance(c, (int, float, numbers.Real)) or not 0 < c <= 1:
             raise ValueError(
                 f"The 'confidence' parameter of {name} must be a float in (0, 1]. Got {c!r} "
                 "instead; e.g. confidence=0.9."
@@ -757,7 +757,7 @@ class _State:
 def _check_int(value: Any, param: str, caller: str, low: int, *, optional: bool) -> None:
     if optional and value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+    if isinstance(value, bool) or not isinstance(value, (int, numbers.Integral)) or value < low:
         kind = f"None or an int >= {low}" if optional else f"an int >= {low}"
         raise ValueError(
             f"The {param!r} parameter of {caller} must be {kind}. Got {value!r} instead."
