@@ -209,8 +209,11 @@ def make_icl_model(
     torch.nn.Module
         ``model(xs, ys) -> preds`` of shape (n_prompts, n_points).
     """
-    torch = import_torch()
-    nn = torch.nn
+    torch = import_torch()  # fails with the extra to install when torch is missing
+    # A module import (not ``torch.nn`` through the untyped ``torch`` above) so that the
+    # classes below have a base class the type checker knows.
+    from torch import nn
+
     functional = torch.nn.functional
 
     class _Block(nn.Module):
@@ -386,7 +389,10 @@ class ICLTrainer:
             ("n_test", 1),
         ):
             _check_int(getattr(self, name), name, low)
-        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
+        # Typed ``object``: to mypy a float is no ``numbers.Real``, so the check would look
+        # always true and hide the rest of ``_validate`` from it.
+        lr: object = self.lr
+        if not isinstance(lr, numbers.Real) or not float(lr) > 0:
             raise ValueError(
                 f"The 'lr' parameter of ICLTrainer must be a float > 0. Got {self.lr!r} instead."
             )

@@ -19,6 +19,16 @@ from ..cluster._validation import check_random_state
 __all__ = ["PlantedTrainer"]
 
 
+def _is_int(value: object) -> bool:
+    """True for an int or a numpy integer, False for a bool.
+
+    Typed ``object`` on purpose: mypy does not know that ``int`` is a registered
+    ``numbers.Integral``, and an inline check would make the code after it unreachable
+    to it (hence unchecked).
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 class PlantedTrainer:
     """Score task subsets from a planted group structure, as a stand-in for training.
 
@@ -107,7 +117,7 @@ class PlantedTrainer:
         caller = "PlantedTrainer"
         if random_state is None:
             random_state = int(np.random.default_rng().integers(2**32))
-        if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        if not _is_int(random_state):
             raise ValueError(
                 f"The 'random_state' parameter of {caller} must be a non-negative int or None "
                 f"(the noise seed is derived from it). Got {random_state!r} instead."
@@ -160,7 +170,14 @@ class PlantedTrainer:
                 f"The 'between' parameter of {caller} must be a finite float or an array of "
                 f"shape (n_groups, n_groups)=({k}, {k}). Got {between!r} instead."
             )
-        for name, value in (("within", within), ("noise", noise), ("base", base)):
+        # Typed ``object``: to mypy a float is no ``numbers.Real``, so the check would look
+        # always true and hide the rest of ``__init__`` from it.
+        given: tuple[tuple[str, object], ...] = (
+            ("within", within),
+            ("noise", noise),
+            ("base", base),
+        )
+        for name, value in given:
             if not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise ValueError(
                     f"The {name!r} parameter of {caller} must be a finite float. Got "
@@ -244,7 +261,7 @@ class PlantedTrainer:
 
     def __call__(self, subset: Sequence[str], seed: int = 0) -> dict[str, float]:
         """Return a score for every task in ``subset``; the same (subset, seed) gives the same."""
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        if not _is_int(seed) or seed < 0:
             raise ValueError(
                 f"The 'seed' parameter of PlantedTrainer must be a non-negative int. Got "
                 f"{seed!r} instead."
