@@ -135,7 +135,9 @@ class TaskSet(Sequence[str]):
             items = (items,)
         idx: list[int] = []
         for item in items:
-            if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            # ``int`` is listed for mypy, which does not know that it is a
+            # ``numbers.Integral`` (it would take this branch for unreachable).
+            if isinstance(item, (int, numbers.Integral)) and not isinstance(item, bool):
                 i = int(item)
                 if not 0 <= i < len(self._names):
                     raise ValueError(

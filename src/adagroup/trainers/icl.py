@@ -389,10 +389,9 @@ class ICLTrainer:
             ("n_test", 1),
         ):
             _check_int(getattr(self, name), name, low)
-        # Typed ``object``: to mypy a float is no ``numbers.Real``, so the check would look
-        # always true and hide the rest of ``_validate`` from it.
-        lr: object = self.lr
-        if not isinstance(lr, numbers.Real) or not float(lr) > 0:
+        # ``float`` is listed for mypy, which does not know that it is a ``numbers.Real``
+        # (it would take the check for always true and skip the code after it).
+        if not isinstance(self.lr, (float, numbers.Real)) or not self.lr > 0:
             raise ValueError(
                 f"The 'lr' parameter of ICLTrainer must be a float > 0. Got {self.lr!r} instead."
             )

@@ -19,16 +19,6 @@ from ..cluster._validation import check_random_state
 __all__ = ["PlantedTrainer"]
 
 
-def _is_int(value: object) -> bool:
-    """True for an int or a numpy integer, False for a bool.
-
-    Typed ``object`` on purpose: mypy does not know that ``int`` is a registered
-    ``numbers.Integral``, and an inline check would make the code after it unreachable
-    to it (hence unchecked).
-    """
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 class PlantedTrainer:
     """Score task subsets from a planted group structure, as a stand-in for training.
 
@@ -117,7 +107,9 @@ class PlantedTrainer:
         caller = "PlantedTrainer"
         if random_state is None:
             random_state = int(np.random.default_rng().integers(2**32))
-        if not _is_int(random_state):
+        # ``int`` is listed for mypy, which does not know that it is a ``numbers.Integral``
+        # (it would take the check for always true and skip the code after it).
+        if isinstance(random_state, bool) or not isinstance(random_state, (int, numbers.Integral)):
             raise ValueError(
                 f"The 'random_state' parameter of {caller} must be a non-negative int or None "
                 f"(the noise seed is derived from it). Got {random_state!r} instead."
@@ -170,15 +162,9 @@ class PlantedTrainer:
                 f"The 'between' parameter of {caller} must be a finite float or an array of "
                 f"shape (n_groups, n_groups)=({k}, {k}). Got {between!r} instead."
             )
-        # Typed ``object``: to mypy a float is no ``numbers.Real``, so the check would look
-        # always true and hide the rest of ``__init__`` from it.
-        given: tuple[tuple[str, object], ...] = (
-            ("within", within),
-            ("noise", noise),
-            ("base", base),
-        )
-        for name, value in given:
-            if not isinstance(value, numbers.Real) or not math.isfinite(value):
+        for name, value in (("within", within), ("noise", noise), ("base", base)):
+            # ``float`` is listed for mypy, which does not know that it is a ``numbers.Real``.
+            if not isinstance(value, (float, numbers.Real)) or not math.isfinite(value):
                 raise ValueError(
                     f"The {name!r} parameter of {caller} must be a finite float. Got "
                     f"{value!r} instead."
@@ -261,7 +247,7 @@ class PlantedTrainer:
 
     def __call__(self, subset: Sequence[str], seed: int = 0) -> dict[str, float]:
         """Return a score for every task in ``subset``; the same (subset, seed) gives the same."""
-        if not _is_int(seed) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, (int, numbers.Integral)) or seed < 0:
             raise ValueError(
                 f"The 'seed' parameter of PlantedTrainer must be a non-negative int. Got "
                 f"{seed!r} instead."
