@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -51,8 +52,7 @@ class TaskSet(Sequence[str]):
                     "The 'names' parameter of TaskSet must hold non-empty strings without "
                     f"surrounding whitespace. Got {name!r} instead."
                 )
-        seen: set[str] = set()
-        dup = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+        dup = sorted(n for n, count in Counter(names).items() if count > 1)
         if dup:
             raise ValueError(
                 f"The 'names' parameter of TaskSet must hold unique names. Got duplicates {dup}."

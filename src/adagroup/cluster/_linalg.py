@@ -80,7 +80,7 @@ def top_eigh(
         )
         w = out[0] if vectors else out
         if w.size == m and np.all(np.isfinite(w)):
-            return out if vectors else (w, None)  # type: ignore[return-value]
+            return out if vectors else (w, None)
     except (np.linalg.LinAlgError, ValueError):
         pass
     last: Exception | None = None
