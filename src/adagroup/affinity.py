@@ -570,7 +570,9 @@ def estimate_affinity(
         )
     if (
         isinstance(ridge, bool)
-        or not isinstance(ridge, numbers.Real)
+        # ``float`` is listed for mypy, which does not know that it is a ``numbers.Real``
+        # (it would take the check for always true and skip the rest of the function).
+        or not isinstance(ridge, (float, numbers.Real))
         or not math.isfinite(ridge)
         or ridge < 0
     ):

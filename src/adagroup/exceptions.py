@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from types import FrameType
 
 __all__ = [
     "AdagroupError",
@@ -85,7 +86,8 @@ def warn_external(message: str, category: type[Warning]) -> None:
     A fixed ``stacklevel`` points into the package when the same code is reached
     through different paths (``fit`` with an int ``k`` or with ``"auto"``, AdaGroup).
     """
-    frame, level = sys._getframe(1), 2
+    frame: FrameType | None = sys._getframe(1)
+    level = 2
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

@@ -66,14 +66,14 @@ def call_trainer(trainer: Any, subset: tuple[str, ...], seed: int, timeout: floa
         and hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
     )
-    if not use_alarm:
+    if timeout is None or not use_alarm:
         return fn(subset, seed)
 
     def _expired(signum: int, frame: Any) -> None:
         raise TimeoutError(f"The trainer ran past timeout={timeout} s on subset {list(subset)}.")
 
     previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, float(timeout))  # type: ignore[arg-type]
+    signal.setitimer(signal.ITIMER_REAL, float(timeout))
     try:
         return fn(subset, seed)
     finally:

@@ -198,10 +198,13 @@ def run_main_job(
         title=f"AdaGroup on {len(names)} synthetic tasks: {len(groups)} groups",
     )
     heatmap = out / "heatmap.png"
-    ax.figure.savefig(heatmap, dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    plt.close(ax.figure)
+    fig = ax.figure
+    assert isinstance(fig, Figure), "plot_affinity draws on a figure of its own, not a subfigure"
+    fig.savefig(heatmap, dpi=120, bbox_inches="tight")
+    plt.close(fig)
 
     after = study.summary()[RunState.COMPLETE]
     result = MainJobResult(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -35,8 +35,7 @@ Subset = tuple[int, ...]
 
 
 def _check_int(value: Any, name: str, caller: str, low: int, high: int | None = None) -> int:
-    # check_int returns None only when allow_none=True, which is not passed here.
-    return cast(int, check_int(value, name, caller=caller, low=low, high=high))
+    return check_int(value, name, caller=caller, low=low, high=high)
 
 
 def _normalize_subsets(subsets: Iterable[Iterable[int]], name: str, caller: str) -> set[Subset]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -51,8 +52,7 @@ class TaskSet(Sequence[str]):
                     "The 'names' parameter of TaskSet must hold non-empty strings without "
                     f"surrounding whitespace. Got {name!r} instead."
                 )
-        seen: set[str] = set()
-        dup = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+        dup = sorted(n for n, count in Counter(names).items() if count > 1)
         if dup:
             raise ValueError(
                 f"The 'names' parameter of TaskSet must hold unique names. Got duplicates {dup}."
@@ -135,7 +135,9 @@ class TaskSet(Sequence[str]):
             items = (items,)
         idx: list[int] = []
         for item in items:
-            if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            # ``int`` is listed for mypy, which does not know that it is a
+            # ``numbers.Integral`` (it would take this branch for unreachable).
+            if isinstance(item, (int, numbers.Integral)) and not isinstance(item, bool):
                 i = int(item)
                 if not 0 <= i < len(self._names):
                     raise ValueError(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..cluster._objective import density_objective
 from ..cluster._validation import check_affinity
@@ -42,7 +43,7 @@ EXACT_MAX_TASKS = 12
 _REL_TOL = 1e-9
 
 
-def adjusted_rand(labels_true: Sequence[int], labels_pred: Sequence[int]) -> float:
+def adjusted_rand(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
     """Adjusted Rand index of two labelings (1.0 when equal up to renaming).
 
     Uses scikit-learn's ``adjusted_rand_score``.
@@ -344,19 +345,22 @@ def score_case(
         if s.method == "sdp" and s.upper_bound is not None:
             result.sdp_bound = float(s.upper_bound)
     for s in result.scores:
-        if s.labels is None:
+        # _fit_method sets labels and objective together.
+        if s.labels is None or s.objective is None:
             continue
         if truth is not None:
             s.ari = adjusted_rand(truth, s.labels)
         if result.sdp_bound is not None:
             s.gap_to_sdp_bound = result.sdp_bound - s.objective
     exact = next((s for s in result.scores if s.method == "exact" and s.labels is not None), None)
-    if exact is not None and truth is not None:
+    # The truth's objective is set exactly when the case has true labels.
+    truth_objective = result.truth_objective
+    if exact is not None and exact.objective is not None and truth_objective is not None:
         # Ties count: the planted grouping is confirmed when nothing beats it.
         result.exact_confirms_truth = bool(
             exact.ari == 1.0
-            or _same_value(exact.objective, result.truth_objective)
-            or result.truth_objective > exact.objective
+            or _same_value(exact.objective, truth_objective)
+            or truth_objective > exact.objective
         )
     return result
 

@@ -148,16 +148,19 @@ def train_groupings(
     """
     start = time.perf_counter()
     names = [str(t) for t in task_names]
-    groupings = {k: [list(map(str, g)) for g in v] for k, v in groupings.items()}
-    groupings.setdefault("single-task", [[t] for t in names])
-    for key, groups in groupings.items():
+    # Lists of str from here on: the rows store them and ``to_dict`` writes them as JSON.
+    task_groups: dict[str, list[list[str]]] = {
+        k: [list(map(str, g)) for g in v] for k, v in groupings.items()
+    }
+    task_groups.setdefault("single-task", [[t] for t in names])
+    for key, groups in task_groups.items():
         flat = sorted(t for g in groups for t in g)
         if flat != sorted(names):
             raise ValueError(
                 f"The grouping {key!r} must hold every task exactly once. Got {groups!r}."
             )
     jobs = sorted(
-        {(tuple(g), int(s)) for groups in groupings.values() for g in groups for s in seeds}
+        {(tuple(g), int(s)) for groups in task_groups.values() for g in groups for s in seeds}
     )
     logger.info("end-to-end: training %d models", len(jobs))
     trained = _train_all(trainer, jobs, n_jobs)
@@ -166,7 +169,7 @@ def train_groupings(
     )
     result.n_runs = len(jobs)
     per_grouping: dict[str, dict[str, float]] = {}
-    for key, groups in groupings.items():
+    for key, groups in task_groups.items():
         scores: dict[str, float] = {}
         for g in groups:
             for t in g:
@@ -174,7 +177,7 @@ def train_groupings(
         per_grouping[key] = {t: scores[t] for t in names}
     single = per_grouping["single-task"]
     sign = 1.0 if greater_is_better else -1.0
-    for key, groups in groupings.items():
+    for key, groups in task_groups.items():
         scores = per_grouping[key]
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = [

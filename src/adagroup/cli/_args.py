@@ -80,8 +80,7 @@ def parse_task_list(text: str, flag: str = "--tasks") -> list[str]:
     tasks = [t.strip() for t in text.split(",") if t.strip()]
     if not tasks:
         raise CLIUsageError(f"{flag} names no task. Got {text!r}; pass e.g. {flag} a,b,c.")
-    seen: set[str] = set()
-    repeated = [t for t in tasks if t in seen or seen.add(t)]  # type: ignore[func-returns-value]
+    repeated = [t for i, t in enumerate(tasks) if t in tasks[:i]]
     if repeated:
         unique = ",".join(dict.fromkeys(tasks))
         raise CLIUsageError(

@@ -357,7 +357,7 @@ def run_command(args: argparse.Namespace) -> int:
         study.retry_failed()
     # SIGTERM (kill, a scheduler's preemption) then leaves the store as Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    ada = None
+    ada: Any = None  # an AdaGroup with --adaptive (imported lazily)
     try:
         if args.adaptive:
             ada = _run_adaptive(args, study, trainer, seeds, n_jobs)
@@ -370,11 +370,11 @@ def run_command(args: argparse.Namespace) -> int:
                 if args.n_subsets is None
                 else args.n_subsets
             )
-            plan = [
+            subsets = [
                 *singletons(n),
                 *sample_subsets(n, args.subset_size, m, random_state=args.random_state),
             ]
-            study.enqueue(plan, seeds=seeds)
+            study.enqueue(subsets, seeds=seeds)
             study.run(
                 trainer,
                 n_jobs=n_jobs,
@@ -388,15 +388,16 @@ def run_command(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     counts = study.summary()
+    adaptive_ran = ada is not None and bool(getattr(ada, "n_steps_", 0))
     if args.json:
         payload: dict[str, Any] = {"study": study.name}
         payload["runs"] = {s.name: n for s, n in counts.items()}
-        if ada is not None and getattr(ada, "n_steps_", 0):
+        if adaptive_ran:
             payload.update(ada.to_dict())
         print(json.dumps(payload, allow_nan=False))
     else:
         print(f"study {study.name}: " + ", ".join(f"{s.name} {n}" for s, n in counts.items()))
-        if ada is not None and getattr(ada, "n_steps_", 0):
+        if adaptive_ran:
             print(format_adaptive(ada.to_dict()))
     if counts[RunState.COMPLETE] == 0 and counts[RunState.FAIL] > 0:
         failed = study.runs(RunState.FAIL)[-1]

@@ -59,7 +59,7 @@ class ClusteringResult:
 
 def select_n_clusters(
     S: np.ndarray, objectives: dict[int, float]
-) -> tuple[int, list[dict[str, float]]]:
+) -> tuple[int, list[dict[str, Any]]]:
     """Pick ``k`` by the largest average density above the mean affinity.
 
     The rule is the AdaGroup paper's, ``argmax_k F_k / k``, applied to the
@@ -83,7 +83,8 @@ def select_n_clusters(
     """
     n = S.shape[0]
     offset = n * float(S.mean())
-    table = []
+    # Rows mix an int ``k`` with floats; ``fit`` adds the bound and a bool to each.
+    table: list[dict[str, Any]] = []
     best_k, best = None, -np.inf
     for k in sorted(objectives):
         avg = (objectives[k] - offset) / k
@@ -106,6 +107,10 @@ class BaseTaskClustering:
     """
 
     method: str = "base"
+    #: Set by each subclass's ``__init__``: an int or ``"auto"``.
+    n_clusters: Any
+    #: Set by ``fit``: one row per candidate ``k`` with ``n_clusters="auto"``, else None.
+    k_table_: list[dict[str, Any]] | None
 
     # -- scikit-learn parameter protocol -------------------------------------------------------
     @classmethod

@@ -491,9 +491,13 @@ class _Slackness:
                 return z_hat, None
         return _top_eigenvalue(mv, n, None, self.eig_tol), None
 
-    def clipped(self, z_min: float, best: PartitionCertificate, max_evals: int):
+    def clipped(
+        self, z_min: float, best: PartitionCertificate, max_evals: int
+    ) -> PartitionCertificate:
         """The additive blocks at a few ``z >= z_min``, clipped at 0 and rescaled."""
         scale = max(abs(z_min), 1e-300)
+        # The additive dual, or the dense matrix that repairs it where it is negative.
+        dual: AdditiveDual | np.ndarray
         for step in (0.0, 1e-4, 1e-3, 1e-2)[:max_evals]:
             z = z_min + step * scale
             r, dual = self.additive(z)

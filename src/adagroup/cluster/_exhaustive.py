@@ -58,7 +58,7 @@ def _check_max_tasks(max_tasks: Any, caller: str) -> int:
     if (
         isinstance(max_tasks, bool)
         or not isinstance(max_tasks, numbers.Integral)
-        or not 1 <= max_tasks <= _HARD_MAX_TASKS
+        or not 1 <= int(max_tasks) <= _HARD_MAX_TASKS
     ):
         raise ValueError(
             f"The 'max_tasks' parameter of {caller} must be an int in [1, {_HARD_MAX_TASKS}]. "

@@ -31,7 +31,7 @@ def _check_positive_int(value: Any, name: str, caller: str) -> int:
 
 
 def _check_tol(tol: Any, caller: str) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < np.inf:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= float(tol) < np.inf:
         raise ValueError(
             f"The 'tol' parameter of {caller} must be a float >= 0. Got {tol!r} instead."
         )

@@ -11,6 +11,7 @@ unit size, then the QR driver ``?syev``.
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import numpy as np
 import scipy.linalg
@@ -31,6 +32,20 @@ def _scaled(M: np.ndarray) -> tuple[np.ndarray, float]:
         return M, 1.0
     c = math.ldexp(1.0, math.frexp(top)[1] - 1)
     return M / c, c
+
+
+@overload
+def top_eigh(
+    M: np.ndarray, m: int, *, vectors: Literal[True] = ...
+) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@overload
+def top_eigh(M: np.ndarray, m: int, *, vectors: Literal[False]) -> tuple[np.ndarray, None]: ...
+
+
+@overload
+def top_eigh(M: np.ndarray, m: int, *, vectors: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 def top_eigh(
@@ -65,7 +80,7 @@ def top_eigh(
         )
         w = out[0] if vectors else out
         if w.size == m and np.all(np.isfinite(w)):
-            return out if vectors else (w, None)  # type: ignore[return-value]
+            return out if vectors else (w, None)
     except (np.linalg.LinAlgError, ValueError):
         pass
     last: Exception | None = None

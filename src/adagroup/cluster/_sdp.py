@@ -112,7 +112,7 @@ def _check_solver_params(solver: Any, tol: Any, max_iter: Any, n_init: Any, call
 
 
 def _check_exact_max_tasks(value: Any, caller: str) -> int:
-    return int(check_int(value, "exact_max_tasks", caller=caller, low=0, high=_HARD_MAX_TASKS))
+    return check_int(value, "exact_max_tasks", caller=caller, low=0, high=_HARD_MAX_TASKS)
 
 
 def _top_eigenpairs(op: CentredOperator, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -191,8 +191,9 @@ class _Search:
         self.tol, self.n_init = tol, n_init
         self.init_labels = init_labels
         # A warm start with another number of groups is no rounding candidate.
-        ok = init_labels is not None and len(np.unique(init_labels)) == k
-        self.warm = [init_labels] if ok else []
+        self.warm: list[np.ndarray] = []
+        if init_labels is not None and len(np.unique(init_labels)) == k:
+            self.warm.append(init_labels)
         self.labels: np.ndarray | None = None
         self.objective = math.nan
         self.value = math.nan  # centred objective of labels
@@ -230,6 +231,7 @@ class _Search:
     def _certify(self) -> None:
         """Bound from the dual point complementary to the grouping; keep the better bound."""
         t = time.perf_counter()
+        assert self.labels is not None, "a grouping is rounded before it is certified"
         tol = self.tol * max(abs(self.value), 1e-12)
         bound, cert = certify_partition(self.op, self.labels, self.k, self.value, tol=tol)
         self.info["certificate_seconds"] += time.perf_counter() - t
@@ -372,6 +374,7 @@ class _Search:
 
     def result(self, start: float) -> SDPResult:
         """Phase 4: the certificate in the units of ``S``."""
+        assert self.labels is not None, "every phase sequence rounds a grouping first"
         op = self.op
         if not math.isfinite(self.bound):
             # No dual point was usable; Lam = 0 always is (the bound of the spectrum alone).

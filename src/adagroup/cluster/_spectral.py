@@ -40,7 +40,7 @@ def _spectral_embedding(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, 
     M = inv_sqrt[:, None] * W * inv_sqrt[None, :]
     M = (M + M.T) / 2.0
     n = S.shape[0]
-    values = vectors = None
+    eig: tuple[np.ndarray, np.ndarray] | None = None
     if n > _DENSE_LIMIT and k < n // 10:
         from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
@@ -49,12 +49,12 @@ def _spectral_embedding(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, 
             # deterministic start that is already close.
             values, vectors = eigsh(M, k=k, which="LA", v0=np.sqrt(degree) + 1e-3)
             order = np.argsort(values)
-            values, vectors = values[order], vectors[:, order]
+            eig = values[order], vectors[:, order]
         except ArpackNoConvergence:
             logger.debug("eigsh did not converge for n=%d, k=%d; using eigh", n, k)
-            values = vectors = None
-    if values is None:
-        values, vectors = linalg.eigh(M, subset_by_index=[n - k, n - 1])
+    if eig is None:
+        eig = linalg.eigh(M, subset_by_index=[n - k, n - 1])
+    values, vectors = eig
     # eigh returns ascending eigenvalues; the leading eigenvector comes first.
     values, vectors = values[::-1], vectors[:, ::-1]
     return inv_sqrt[:, None] * vectors, values, -shift

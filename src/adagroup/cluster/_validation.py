@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -136,6 +136,28 @@ def check_finite_result(values: dict[str, Any], scale: float, *, caller: str) ->
             )
 
 
+@overload
+def check_n_clusters(
+    n_clusters: Any,
+    n_tasks: int,
+    *,
+    caller: str = ...,
+    allow_auto: Literal[False] = ...,
+    param: str = ...,
+) -> int: ...
+
+
+@overload
+def check_n_clusters(
+    n_clusters: Any,
+    n_tasks: int,
+    *,
+    caller: str = ...,
+    allow_auto: bool,
+    param: str = ...,
+) -> int | Literal["auto"]: ...
+
+
 def check_n_clusters(
     n_clusters: Any,
     n_tasks: int,
@@ -143,7 +165,7 @@ def check_n_clusters(
     caller: str = "adagroup",
     allow_auto: bool = False,
     param: str = "n_clusters",
-) -> int | str:
+) -> int | Literal["auto"]:
     """Validate ``n_clusters`` (or another group count named ``param``) against ``n_tasks``.
 
     Returns the int, or ``"auto"`` when allowed and given.
@@ -163,6 +185,30 @@ def check_n_clusters(
             f"{auto}. Got {n_clusters!r} instead{hint}."
         )
     return int(n_clusters)
+
+
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    caller: str,
+    low: int = ...,
+    high: int | None = ...,
+    allow_none: Literal[False] = ...,
+) -> int: ...
+
+
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    caller: str,
+    low: int = ...,
+    high: int | None = ...,
+    allow_none: bool,
+) -> int | None: ...
 
 
 def check_int(
@@ -194,8 +240,10 @@ def check_int(
 
 def check_random_state(random_state: Any) -> np.random.Generator:
     """Turn ``None``, an int, a ``Generator`` or a ``RandomState`` into a ``Generator``."""
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(random_state)
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(int(random_state))
     if isinstance(random_state, np.random.Generator):
         return random_state
     if isinstance(random_state, np.random.RandomState):

@@ -250,7 +250,7 @@ def check_scores(scores: object, subset: Sequence[str]) -> dict[str, float]:
         )
     out: dict[str, float] = {}
     for task in subset:
-        raw = scores[task]  # type: ignore[index]
+        raw = scores[task]
         # float() would accept "0.5" and True: a score that is text or a flag is a trainer bug.
         if isinstance(raw, (str, bytes, bool)) or type(raw).__name__ == "bool_":
             raise TrainerError(

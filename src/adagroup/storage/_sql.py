@@ -234,7 +234,7 @@ class SQLStorage(BaseStorage):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         url = state.pop("url")
-        self.__init__(url, **state)  # type: ignore[misc]
+        type(self).__init__(self, url, **state)
 
     def dispose(self) -> None:
         """Close every pooled connection (call before forking, or when done)."""
@@ -271,8 +271,8 @@ class SQLStorage(BaseStorage):
     def _run(self, fn: Callable[[Any], _T], *, write: bool = True) -> _T:
         """Run ``fn(conn)`` in one transaction; retry on lock errors; wrap database errors."""
         sa = _import_sqlalchemy()
-        if self._file_id is not None:
-            self._check_file()
+        if self._file is not None and self._file_id is not None:
+            self._check_file(self._file)
         delay = 0.01
         integrity_errors = 0
         for attempt in range(self.max_retries + 1):
@@ -305,7 +305,7 @@ class SQLStorage(BaseStorage):
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _check_file(self) -> None:
+    def _check_file(self, path: str) -> None:
         """Refuse to go on if the SQLite file was deleted or replaced since it was opened.
 
         Open connections keep writing to a deleted file's inode, so without this check a
@@ -313,13 +313,13 @@ class SQLStorage(BaseStorage):
         silently start an empty database at the same path.
         """
         try:
-            st = os.stat(self._file)  # type: ignore[arg-type]
+            st = os.stat(path)
             same = (st.st_dev, st.st_ino) == self._file_id
         except FileNotFoundError:
             same = False
         if not same:
             raise StorageInternalError(
-                f"The SQLite file {self._file!r} of {self!r} was deleted or replaced while it "
+                f"The SQLite file {path!r} of {self!r} was deleted or replaced while it "
                 "was in use; results written since then are lost. Restore the file (or start "
                 "over) and run the study again: finished runs in the file are kept."
             )

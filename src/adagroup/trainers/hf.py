@@ -872,7 +872,7 @@ class HFLoRATrainer:
                 result = self._run(specs, int(seed), device)
                 result.seconds = time.perf_counter() - start
                 if self.output_dir is not None:
-                    self._save(result, subset, int(seed))
+                    self._save(self.output_dir, result, subset, int(seed))
         finally:
             torch.set_num_threads(previous_threads)
         logger.info(
@@ -966,8 +966,11 @@ class HFLoRATrainer:
     def _wrap_lora(self, model: Any, kind: str, transformers: Any, peft: Any) -> Any:
         target = self.target_modules
         if target is None:
+            known: Mapping[str, Any] | None
             try:
-                from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as known
+                from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+
+                known = TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
             except ImportError:  # older peft layouts; let peft pick its default
                 known = None
             if known is not None and model.config.model_type not in known:
@@ -1120,11 +1123,13 @@ class HFLoRATrainer:
                 out[i] = text.strip()
         return out
 
-    def _save(self, result: HFRunResult, subset: tuple[str, ...], seed: int) -> None:
+    def _save(
+        self, output_dir: str, result: HFRunResult, subset: tuple[str, ...], seed: int
+    ) -> None:
         joined = "+".join(subset)
         digest = hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]
         safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", joined)[:80]
-        run_dir = Path(self.output_dir) / f"{safe}-{digest}-seed{seed}"
+        run_dir = Path(output_dir) / f"{safe}-{digest}-seed{seed}"
         run_dir.mkdir(parents=True, exist_ok=True)
         result.model.save_pretrained(str(run_dir / "adapter"))
         with (run_dir / "predictions.jsonl").open("w", encoding="utf-8") as fh:

@@ -209,8 +209,11 @@ def make_icl_model(
     torch.nn.Module
         ``model(xs, ys) -> preds`` of shape (n_prompts, n_points).
     """
-    torch = import_torch()
-    nn = torch.nn
+    torch = import_torch()  # fails with the extra to install when torch is missing
+    # A module import (not ``torch.nn`` through the untyped ``torch`` above) so that the
+    # classes below have a base class the type checker knows.
+    from torch import nn
+
     functional = torch.nn.functional
 
     class _Block(nn.Module):
@@ -386,7 +389,9 @@ class ICLTrainer:
             ("n_test", 1),
         ):
             _check_int(getattr(self, name), name, low)
-        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
+        # ``float`` is listed for mypy, which does not know that it is a ``numbers.Real``
+        # (it would take the check for always true and skip the code after it).
+        if not isinstance(self.lr, (float, numbers.Real)) or not self.lr > 0:
             raise ValueError(
                 f"The 'lr' parameter of ICLTrainer must be a float > 0. Got {self.lr!r} instead."
             )

@@ -107,7 +107,9 @@ class PlantedTrainer:
         caller = "PlantedTrainer"
         if random_state is None:
             random_state = int(np.random.default_rng().integers(2**32))
-        if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        # ``int`` is listed for mypy, which does not know that it is a ``numbers.Integral``
+        # (it would take the check for always true and skip the code after it).
+        if isinstance(random_state, bool) or not isinstance(random_state, (int, numbers.Integral)):
             raise ValueError(
                 f"The 'random_state' parameter of {caller} must be a non-negative int or None "
                 f"(the noise seed is derived from it). Got {random_state!r} instead."
@@ -161,7 +163,8 @@ class PlantedTrainer:
                 f"shape (n_groups, n_groups)=({k}, {k}). Got {between!r} instead."
             )
         for name, value in (("within", within), ("noise", noise), ("base", base)):
-            if not isinstance(value, numbers.Real) or not math.isfinite(value):
+            # ``float`` is listed for mypy, which does not know that it is a ``numbers.Real``.
+            if not isinstance(value, (float, numbers.Real)) or not math.isfinite(value):
                 raise ValueError(
                     f"The {name!r} parameter of {caller} must be a finite float. Got "
                     f"{value!r} instead."
@@ -244,7 +247,7 @@ class PlantedTrainer:
 
     def __call__(self, subset: Sequence[str], seed: int = 0) -> dict[str, float]:
         """Return a score for every task in ``subset``; the same (subset, seed) gives the same."""
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, (int, numbers.Integral)) or seed < 0:
             raise ValueError(
                 f"The 'seed' parameter of PlantedTrainer must be a non-negative int. Got "
                 f"{seed!r} instead."

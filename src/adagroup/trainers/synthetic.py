@@ -190,7 +190,9 @@ class SyntheticMultitaskTrainer:
 
     def _sizes(self) -> list[int]:
         _check_int(self.n_groups, "n_groups", 1, 12)
-        if isinstance(self.tasks_per_group, numbers.Integral):
+        # ``int`` is listed for mypy, which does not know that it is a ``numbers.Integral``
+        # (it would check the int case in the ``else`` branch).
+        if isinstance(self.tasks_per_group, (int, numbers.Integral)):
             sizes = [int(self.tasks_per_group)] * int(self.n_groups)
         else:
             sizes = [int(s) for s in self.tasks_per_group]
