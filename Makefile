@@ -14,7 +14,7 @@ TORCH_PIP_ARGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 # Serial BLAS: tests and benchmarks run many small eigendecompositions on few cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: install install-test demo test test-all lint typecheck bench-quick bench-full bench-sdp \
+.PHONY: install install-test demo test test-all test-slow lint typecheck bench-quick bench-full bench-sdp \
 	clean distclean
 
 # A failed `python3 -m venv` (Debian without python3-venv) leaves a venv without pip behind;
@@ -50,6 +50,10 @@ test: install-test
 
 test-all: install-test
 	$(BIN)/python -m pytest -q -m ""
+
+# The checks kept out of the default run (kill loops, many processes): about a minute here.
+test-slow: install-test
+	$(BIN)/python -m pytest -q -m slow
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
