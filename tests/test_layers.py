@@ -22,6 +22,7 @@ LAYERS = {
     "tasks": 0,
     "runs": 0,
     "io": 0,
+    "_validation": 0,
     "cluster": 1,
     "datasets": 1,
     "sampling": 1,

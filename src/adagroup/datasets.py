@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .cluster._validation import check_random_state
+from ._validation import check_random_state
 
 __all__ = ["make_planted_affinity", "make_fig2_affinity", "FIG2_PARAMS"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .cluster._validation import check_int, check_random_state
+from ._validation import check_int, check_random_state
 
 __all__ = [
     "adaptive_subsets",
@@ -32,10 +32,6 @@ __all__ = [
 ]
 
 Subset = tuple[int, ...]
-
-
-def _check_int(value: Any, name: str, caller: str, low: int, high: int | None = None) -> int:
-    return check_int(value, name, caller=caller, low=low, high=high)
 
 
 def _normalize_subsets(subsets: Iterable[Iterable[int]], name: str, caller: str) -> set[Subset]:
@@ -70,7 +66,7 @@ def all_pairs(n_tasks: int) -> list[Subset]:
     >>> all_pairs(3)
     [(0, 1), (0, 2), (1, 2)]
     """
-    n = _check_int(n_tasks, "n_tasks", "all_pairs", 2)
+    n = check_int(n_tasks, "n_tasks", caller="all_pairs", low=2)
     return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
 
@@ -92,7 +88,7 @@ def singletons(n_tasks: int) -> list[Subset]:
     >>> singletons(3)
     [(0,), (1,), (2,)]
     """
-    n = _check_int(n_tasks, "n_tasks", "singletons", 1)
+    n = check_int(n_tasks, "n_tasks", caller="singletons", low=1)
     return [(i,) for i in range(n)]
 
 
@@ -154,9 +150,9 @@ def sample_subsets(
     (4, 4, True)
     """
     caller = "sample_subsets"
-    n = _check_int(n_tasks, "n_tasks", caller, 1)
-    size = _check_int(size, "size", caller, 1, n)
-    m = _check_int(n_subsets, "n_subsets", caller, 0)
+    n = check_int(n_tasks, "n_tasks", caller=caller, low=1)
+    size = check_int(size, "size", caller=caller, low=1, high=n)
+    m = check_int(n_subsets, "n_subsets", caller=caller, low=0)
     excluded = {
         s
         for s in _normalize_subsets(exclude, "exclude", caller)
@@ -272,8 +268,8 @@ def cover_pairs(
     10
     """
     caller = "cover_pairs"
-    n = _check_int(n_tasks, "n_tasks", caller, 2)
-    size = _check_int(size, "size", caller, 2, n)
+    n = check_int(n_tasks, "n_tasks", caller=caller, low=2)
+    size = check_int(size, "size", caller=caller, low=2, high=n)
     rng = check_random_state(random_state)
     need = np.zeros((n, n), dtype=bool)
     if pairs is None:
@@ -418,8 +414,8 @@ def adaptive_subsets(
             )
         seen |= set(g)
     # A subset of one task cannot mix a new task with a group member.
-    size = _check_int(size, "size", caller, 2)
-    m = _check_int(n_subsets, "n_subsets", caller, 0)
+    size = check_int(size, "size", caller=caller, low=2)
+    m = check_int(n_subsets, "n_subsets", caller=caller, low=0)
     rng = check_random_state(random_state)
     taken = _normalize_subsets(exclude, "exclude", caller)
 

@@ -181,7 +181,7 @@ def test_losses_and_n_rounds():
         ({"batch_size": 0}, "'batch_size' parameter of AdaGroup"),
         ({"subset_size": 1}, "'subset_size' parameter of AdaGroup must be an int >= 2"),
         ({"n_subsets_per_step": 0}, "'n_subsets_per_step' parameter of AdaGroup"),
-        ({"budget": 0}, "'budget' parameter of AdaGroup must be None or an int >= 1"),
+        ({"budget": 0}, "'budget' parameter of AdaGroup must be an int >= 1 or None"),
         ({"confidence": 1.5}, "'confidence' parameter of AdaGroup must be a float in"),
         ({"n_draws": 1}, "'n_draws' parameter of AdaGroup must be an int >= 2"),
         ({"estimator": "median"}, "'estimator' parameter of AdaGroup"),

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_float, check_int, check_random_state
 from ..cluster._base import BaseTaskClustering
 from ..cluster._objective import labels_to_groups
-from ..cluster._validation import check_random_state
 from ..exceptions import UnstableGroupingWarning
 from ._design import cover_groups, first_batch_cover, targeted_subsets, uniform_subsets
 from ._evidence import ESTIMATORS, NORMALIZERS, PairPosterior, RunTable
@@ -286,24 +286,19 @@ class AdaGroup:
     def _check_params(self) -> None:
         name = type(self).__name__
         for param, low in (("batch_size", 1), ("subset_size", 2)):
-            _check_int(getattr(self, param), param, name, low, optional=False)
+            check_int(getattr(self, param), param, caller=name, low=low)
         if self.n_jobs != -1:
-            _check_int(self.n_jobs, "n_jobs", name, 1, optional=True)
+            check_int(self.n_jobs, "n_jobs", caller=name, low=1, allow_none=True)
         reserved = {"n_jobs", "executor", "progress"} & set(self.run_options or {})
         if reserved:
             raise ValueError(
                 f"The 'run_options' parameter of {name} must not set {sorted(reserved)}: "
                 "pass them as AdaGroup's own parameters."
             )
-        _check_int(self.n_draws, "n_draws", name, 2, optional=False)
+        check_int(self.n_draws, "n_draws", caller=name, low=2)
         for param in ("n_subsets_per_step", "max_clusters", "budget"):
-            _check_int(getattr(self, param), param, name, 1, optional=True)
-        c = self.confidence
-        if isinstance(c, bool) or not isinstance(c, (int, float, numbers.Real)) or not 0 < c <= 1:
-            raise ValueError(
-                f"The 'confidence' parameter of {name} must be a float in (0, 1]. Got {c!r} "
-                "instead; e.g. confidence=0.9."
-            )
+            check_int(getattr(self, param), param, caller=name, low=1, allow_none=True)
+        check_float(self.confidence, "confidence", caller=name, low=0.0, high=1.0, low_open=True)
         for param, allowed in (("estimator", ESTIMATORS), ("normalize", NORMALIZERS)):
             value = getattr(self, param)
             if value not in allowed:
@@ -364,7 +359,7 @@ class AdaGroup:
         """
         self._check_params()
         if n_rounds is not None:
-            _check_int(n_rounds, "n_rounds", f"{type(self).__name__}.run", 0, optional=False)
+            check_int(n_rounds, "n_rounds", caller=f"{type(self).__name__}.run", low=0)
         if tasks is not None:
             if isinstance(tasks, str):
                 tasks = [tasks]
@@ -752,16 +747,6 @@ class _State:
             return cls(int(random_state))
         rng = check_random_state(random_state)
         return cls(int(rng.integers(2**63 - 1)))
-
-
-def _check_int(value: Any, param: str, caller: str, low: int, *, optional: bool) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, numbers.Integral)) or value < low:
-        kind = f"None or an int >= {low}" if optional else f"an int >= {low}"
-        raise ValueError(
-            f"The {param!r} parameter of {caller} must be {kind}. Got {value!r} instead."
-        )
 
 
 def stop_reason(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cluster._validation import check_random_state
+from .._validation import check_random_state
 from ..datasets import make_fig2_affinity, make_planted_affinity
 from ._registry import BenchCase, BuildContext, CaseData, register_case
 

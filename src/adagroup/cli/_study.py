@@ -448,7 +448,7 @@ def _check_adaptive(args: argparse.Namespace) -> None:
         if not m or m.group(1) not in _ADAPTIVE_FLAGS:
             raise
         # "None" is Python's word for leaving the flag out.
-        what = m.group(2).replace("None or ", "")
+        what = m.group(2).replace(" or None", "")
         raise ValueError(
             f"{_ADAPTIVE_FLAGS[m.group(1)]} must be {what} for --adaptive. Got {m.group(3)}."
         ) from None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import numbers
 import warnings
 from typing import Any
 
 import numpy as np
 
+from .._validation import check_float
 from ._base import BaseTaskClustering, ClusteringResult
 from ._objective import density_objective
 from ._validation import (
@@ -24,18 +24,6 @@ from ._validation import (
 __all__ = ["LloydClustering", "lloyd_clustering"]
 
 logger = logging.getLogger(__name__)
-
-
-def _check_positive_int(value: Any, name: str, caller: str) -> int:
-    return check_int(value, name, caller=caller)
-
-
-def _check_tol(tol: Any, caller: str) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= float(tol) < np.inf:
-        raise ValueError(
-            f"The 'tol' parameter of {caller} must be a float >= 0. Got {tol!r} instead."
-        )
-    return float(tol)
 
 
 #: Below this many entries k-means runs on one thread: OpenMP start-up and spin-waiting cost
@@ -235,9 +223,9 @@ def lloyd_clustering(
         S,
         k,
         check_random_state(random_state),
-        n_init=_check_positive_int(n_init, "n_init", caller),
-        max_iter=_check_positive_int(max_iter, "max_iter", caller),
-        tol=_check_tol(tol, caller),
+        n_init=check_int(n_init, "n_init", caller=caller),
+        max_iter=check_int(max_iter, "max_iter", caller=caller),
+        tol=check_float(tol, "tol", caller=caller, low=0.0),
     )
     return labels
 
@@ -353,9 +341,9 @@ class LloydClustering(BaseTaskClustering):
             S,
             k,
             rng,
-            n_init=_check_positive_int(self.n_init, "n_init", caller),
-            max_iter=_check_positive_int(self.max_iter, "max_iter", caller),
-            tol=_check_tol(self.tol, caller),
+            n_init=check_int(self.n_init, "n_init", caller=caller),
+            max_iter=check_int(self.max_iter, "max_iter", caller=caller),
+            tol=check_float(self.tol, "tol", caller=caller, low=0.0),
         )
         return ClusteringResult(
             labels=labels,

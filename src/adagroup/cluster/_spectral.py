@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
+from .._validation import check_int
 from ._base import BaseTaskClustering, ClusteringResult
-from ._kmeans import _check_positive_int, _fill_to_k, _kmeans, _load_sklearn
+from ._kmeans import _fill_to_k, _kmeans, _load_sklearn
 from ._objective import density_objective
 from ._validation import check_affinity, check_n_clusters, check_random_state, scale_affinity
 
@@ -160,7 +161,7 @@ def spectral_clustering(
         S,
         k,
         check_random_state(random_state),
-        n_init=_check_positive_int(n_init, "n_init", caller),
+        n_init=check_int(n_init, "n_init", caller=caller),
     )
     return labels
 
@@ -262,7 +263,7 @@ class SpectralClustering(BaseTaskClustering):
         self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
     ) -> ClusteringResult:
         labels, n_iter, info = _spectral_labels(
-            S, k, rng, n_init=_check_positive_int(self.n_init, "n_init", type(self).__name__)
+            S, k, rng, n_init=check_int(self.n_init, "n_init", caller=type(self).__name__)
         )
         return ClusteringResult(
             labels=labels,

@@ -1,4 +1,8 @@
-"""Input checks shared by every clusterer: one-line errors naming parameter, value and fix."""
+"""Input checks of the clusterers: one-line errors naming parameter, value and fix.
+
+The generic checks (ints, floats, random states) live in :mod:`adagroup._validation`; they
+are re-exported here for the clusterers' own imports.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
+
+from .._validation import check_int, check_random_state
 
 __all__ = [
     "check_affinity",
@@ -185,73 +191,6 @@ def check_n_clusters(
             f"{auto}. Got {n_clusters!r} instead{hint}."
         )
     return int(n_clusters)
-
-
-@overload
-def check_int(
-    value: Any,
-    name: str,
-    *,
-    caller: str,
-    low: int = ...,
-    high: int | None = ...,
-    allow_none: Literal[False] = ...,
-) -> int: ...
-
-
-@overload
-def check_int(
-    value: Any,
-    name: str,
-    *,
-    caller: str,
-    low: int = ...,
-    high: int | None = ...,
-    allow_none: bool,
-) -> int | None: ...
-
-
-def check_int(
-    value: Any,
-    name: str,
-    *,
-    caller: str,
-    low: int = 1,
-    high: int | None = None,
-    allow_none: bool = False,
-) -> int | None:
-    """Return ``value`` as an int in ``[low, high]`` (or None when allowed).
-
-    Raises a ValueError naming the parameter, its owner, the allowed range and
-    the value, the one message every integer argument of adagroup uses.
-    """
-    if value is None and allow_none:
-        return None
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Integral)
-    if bad or value < low or (high is not None and value > high):
-        bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        extra = " or None" if allow_none else ""
-        raise ValueError(
-            f"The {name!r} parameter of {caller} must be an int {bounds}{extra}. "
-            f"Got {value!r} instead."
-        )
-    return int(value)
-
-
-def check_random_state(random_state: Any) -> np.random.Generator:
-    """Turn ``None``, an int, a ``Generator`` or a ``RandomState`` into a ``Generator``."""
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(int(random_state))
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    raise ValueError(
-        "The 'random_state' parameter must be None, an int, a numpy Generator or RandomState. "
-        f"Got {random_state!r} instead."
-    )
 
 
 def check_labels(labels: Sequence[int] | np.ndarray, n_tasks: int, *, param: str = "labels"):

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cluster._validation import check_int
+from .._validation import check_float, check_int
 from ..exceptions import TrainerError
 
 __all__ = [
@@ -522,22 +522,6 @@ def _import_hf() -> tuple[Any, Any, Any]:
     return torch, transformers, peft
 
 
-def _check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> None:
-    check_int(value, name, caller="HFLoRATrainer", allow_none=allow_none)
-
-
-def _check_float(value: Any, name: str, low: float, high: float, *, low_open: bool) -> None:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (low < value if low_open else low <= value)
-    ok = ok and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(
-            f"The {name!r} parameter of HFLoRATrainer must be a float in "
-            f"{bracket}{low}, {high}]. Got {value!r} instead."
-        )
-
-
 class HFLoRATrainer:
     """Fine-tune LoRA adapters of a local Hugging Face model on a subset of tasks.
 
@@ -715,9 +699,9 @@ class HFLoRATrainer:
             ("max_new_tokens", max_new_tokens, True),
             ("num_threads", num_threads, True),
         ):
-            _check_positive_int(value, name, allow_none=allow_none)
-        _check_float(learning_rate, "learning_rate", 0.0, math.inf, low_open=True)
-        _check_float(weight_decay, "weight_decay", 0.0, math.inf, low_open=False)
+            check_int(value, name, caller="HFLoRATrainer", allow_none=allow_none)
+        check_float(learning_rate, "learning_rate", caller="HFLoRATrainer", low=0.0, low_open=True)
+        check_float(weight_decay, "weight_decay", caller="HFLoRATrainer", low=0.0, low_open=False)
         if not (
             isinstance(lora_dropout, (int, float))
             and not isinstance(lora_dropout, bool)
@@ -728,7 +712,9 @@ class HFLoRATrainer:
                 f"Got {lora_dropout!r} instead."
             )
         if max_grad_norm is not None:
-            _check_float(max_grad_norm, "max_grad_norm", 0.0, math.inf, low_open=True)
+            check_float(
+                max_grad_norm, "max_grad_norm", caller="HFLoRATrainer", low=0.0, low_open=True
+            )
         if target_modules is not None and not isinstance(target_modules, str):
             target_modules = list(target_modules)
             if not target_modules or not all(isinstance(m, str) for m in target_modules):

@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..cluster._validation import check_int
+from .._validation import check_int
 from ._torch import check_subset, import_torch, limit_threads, make_generator, resolve_device
 
 __all__ = ["ICLTrainer", "ICL_TASKS", "FunctionClass", "sample_prompts", "make_icl_model"]
@@ -262,10 +262,6 @@ def make_icl_model(
     return _PromptTransformer()
 
 
-def _check_int(value: Any, name: str, low: int) -> None:
-    check_int(value, name, caller="ICLTrainer", low=low)
-
-
 class ICLTrainer:
     """Train a small causal transformer on a mix of in-context learning tasks.
 
@@ -388,7 +384,7 @@ class ICLTrainer:
             ("n_heads", 1),
             ("n_test", 1),
         ):
-            _check_int(getattr(self, name), name, low)
+            check_int(getattr(self, name), name, caller="ICLTrainer", low=low)
         # ``float`` is listed for mypy, which does not know that it is a ``numbers.Real``
         # (it would take the check for always true and skip the code after it).
         if not isinstance(self.lr, (float, numbers.Real)) or not self.lr > 0:

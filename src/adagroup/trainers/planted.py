@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..cluster._validation import check_random_state
+from .._validation import check_random_state
 
 __all__ = ["PlantedTrainer"]
 

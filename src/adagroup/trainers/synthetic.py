@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cluster._validation import check_int, check_random_state
+from .._validation import check_float, check_int, check_random_state
 from ._torch import check_subset, import_torch, limit_threads
 
 __all__ = ["SyntheticMultitaskTrainer", "make_synthetic_case", "default_trainer"]
@@ -46,18 +46,7 @@ __all__ = ["SyntheticMultitaskTrainer", "make_synthetic_case", "default_trainer"
 logger = logging.getLogger(__name__)
 
 
-def _check_int(value: Any, name: str, low: int, high: int | None = None) -> None:
-    check_int(value, name, caller="SyntheticMultitaskTrainer", low=low, high=high)
-
-
-def _check_float(value: Any, name: str, *, positive: bool) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Real)
-    if bad or not np.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(
-            f"The {name!r} parameter of SyntheticMultitaskTrainer must be a float {bound}. "
-            f"Got {value!r} instead."
-        )
+_CALLER = "SyntheticMultitaskTrainer"
 
 
 class SyntheticMultitaskTrainer:
@@ -189,7 +178,7 @@ class SyntheticMultitaskTrainer:
         )
 
     def _sizes(self) -> list[int]:
-        _check_int(self.n_groups, "n_groups", 1, 12)
+        check_int(self.n_groups, "n_groups", caller=_CALLER, low=1, high=12)
         # ``int`` is listed for mypy, which does not know that it is a ``numbers.Integral``
         # (it would check the int case in the ``else`` branch).
         if isinstance(self.tasks_per_group, (int, numbers.Integral)):
@@ -202,7 +191,7 @@ class SyntheticMultitaskTrainer:
                     f"int or have one entry per group ({self.n_groups}). Got {sizes!r}."
                 )
         for s in sizes:
-            _check_int(s, "tasks_per_group", 1)
+            check_int(s, "tasks_per_group", caller=_CALLER, low=1)
         return sizes
 
     @property
@@ -227,18 +216,18 @@ class SyntheticMultitaskTrainer:
 
     def _validate(self) -> None:
         self._sizes()
-        _check_int(self.n_features, "n_features", 1)
-        _check_int(self.latent_dim, "latent_dim", 1)
+        check_int(self.n_features, "n_features", caller=_CALLER, low=1)
+        check_int(self.latent_dim, "latent_dim", caller=_CALLER, low=1)
         if self.hidden is not None:
-            _check_int(self.hidden, "hidden", 1)
-        _check_int(self.n_train, "n_train", 1)
-        _check_int(self.n_test, "n_test", 1)
-        _check_int(self.steps, "steps", 0)
-        _check_int(self.n_init, "n_init", 1)
-        _check_float(self.noise, "noise", positive=False)
-        _check_float(self.perturbation, "perturbation", positive=False)
-        _check_float(self.gain, "gain", positive=False)
-        _check_float(self.lr, "lr", positive=True)
+            check_int(self.hidden, "hidden", caller=_CALLER, low=1)
+        check_int(self.n_train, "n_train", caller=_CALLER, low=1)
+        check_int(self.n_test, "n_test", caller=_CALLER, low=1)
+        check_int(self.steps, "steps", caller=_CALLER, low=0)
+        check_int(self.n_init, "n_init", caller=_CALLER, low=1)
+        check_float(self.noise, "noise", caller=_CALLER, low=0.0, low_open=False)
+        check_float(self.perturbation, "perturbation", caller=_CALLER, low=0.0, low_open=False)
+        check_float(self.gain, "gain", caller=_CALLER, low=0.0, low_open=False)
+        check_float(self.lr, "lr", caller=_CALLER, low=0.0, low_open=True)
 
     def _draw_scales(self, rng: np.random.Generator, n_tasks: int) -> np.ndarray:
         spec = self.loss_scales
