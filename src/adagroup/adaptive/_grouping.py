@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cluster._validation import canonical_labels as canonical
+
 __all__ = [
     "best_groupings",
     "canonical",
@@ -20,17 +22,6 @@ __all__ = [
     "merge_path",
     "with_k_groups",
 ]
-
-
-def canonical(labels: np.ndarray) -> np.ndarray:
-    """Relabel so groups are numbered 0, 1, ... in the order of their first task."""
-    labels = np.asarray(labels, dtype=np.intp)
-    if labels.size == 0:
-        return labels.copy()
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.intp)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return rank[inverse.reshape(-1)]
 
 
 def _onehot(labels: np.ndarray, k: int) -> np.ndarray:

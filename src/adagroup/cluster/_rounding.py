@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import canonical_labels
+
 __all__ = ["kmeans_rows", "local_search", "round_factor"]
 
 
@@ -158,7 +160,7 @@ def round_factor(
     tried = []
     seen: set[bytes] = set()
     for lab in cands:
-        key = _canonical(lab).tobytes()
+        key = canonical_labels(lab).tobytes()
         if key in seen:
             continue
         seen.add(key)
@@ -168,11 +170,4 @@ def round_factor(
         if f > best_f:
             best, best_f = lab, f
     assert best is not None
-    return _canonical(best), tried
-
-
-def _canonical(labels: np.ndarray) -> np.ndarray:
-    """Relabel groups by first appearance so equal partitions compare equal."""
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    order = np.argsort(np.argsort(first))
-    return order[inverse].astype(np.intp)
+    return canonical_labels(best), tried

@@ -21,6 +21,7 @@ __all__ = [
     "check_n_clusters",
     "check_random_state",
     "check_labels",
+    "canonical_labels",
     "check_finite_result",
     "scale_affinity",
 ]
@@ -201,6 +202,14 @@ def check_labels(labels: Sequence[int] | np.ndarray, n_tasks: int, *, param: str
             f"The {param!r} parameter must have shape (n_tasks,)=({n_tasks},). "
             f"Got shape {lab.shape}; give one group label per task."
         )
+    return canonical_labels(lab)
+
+
+def canonical_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Relabel groups 0, 1, ... in the order of their first task, so equal partitions are equal."""
+    lab = np.asarray(labels)
+    if lab.size == 0:
+        return np.zeros(0, dtype=np.intp)
     _, first, inverse = np.unique(lab, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))
-    return order[inverse].astype(np.intp)
+    return order[inverse.reshape(-1)].astype(np.intp)
