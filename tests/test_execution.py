@@ -162,7 +162,7 @@ def test_ray_runs_overlap_on_n_workers(tmp_path, monkeypatch):
 
 
 def test_auto_timeout_kills_a_hung_run_after_the_others_set_the_pace(tmp_path, monkeypatch):
-    import adagroup.study as study_module
+    import adagroup.study._loop as study_module
 
     monkeypatch.setattr(study_module, "AUTO_TIMEOUT_MIN_RUNS", 2)
     monkeypatch.setattr(study_module, "AUTO_TIMEOUT_FLOOR", 1.0)
