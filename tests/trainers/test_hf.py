@@ -27,11 +27,11 @@ import transformers  # noqa: E402
 from adagroup.trainers.hf import (  # noqa: E402
     HFLoRATrainer,
     HFTaskSpec,
-    _load_splits,
     exact_match,
     load_task_specs,
     rouge1,
 )
+from adagroup.trainers.hf._tasks import _load_splits  # noqa: E402
 
 pytestmark = pytest.mark.hf
 
@@ -262,7 +262,7 @@ def test_unknown_metric_and_bad_parameters_are_rejected(workspace):
 
 
 def test_missing_dependency_names_the_extra(monkeypatch):
-    from adagroup.trainers import hf
+    from adagroup.trainers.hf import _trainer as hf
 
     monkeypatch.setitem(__import__("sys").modules, "peft", None)
     with pytest.raises(ImportError, match=r'pip install "adagroup\[hf\]"'):
