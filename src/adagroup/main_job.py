@@ -196,6 +196,7 @@ def run_main_job(
         labels,
         names,
         title=f"AdaGroup on {len(names)} synthetic tasks: {len(groups)} groups",
+        colorbar_label="pair effect, standardised per target task (higher = partner helps)",
     )
     heatmap = out / "heatmap.png"
     import matplotlib.pyplot as plt
