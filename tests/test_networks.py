@@ -228,7 +228,9 @@ def test_bound_is_valid_on_many_random_restrictions():
 
 def test_budget_too_small_names_the_fewest_networks():
     scores = {("a",): {"a": 1.0}, ("b",): {"b": 1.0}, ("c",): {"c": 1.0}}
-    with pytest.raises(BudgetTooSmallError, match="number 3. Use a budget >= 3") as info:
+    with pytest.raises(
+        BudgetTooSmallError, match="takes at least 3 of the candidate networks. Use a budget >= 3"
+    ) as info:
         select_networks(scores, 2)
     assert info.value.min_budget == 3
     sweep = budget_sweep(scores)

@@ -208,8 +208,8 @@ def select_networks(
     if sol is None:
         need = min_cover(cands, n)
         raise BudgetTooSmallError(
-            f"budget={budget} networks cannot serve every task: the fewest candidate networks "
-            f"that contain all {n} tasks number {need}. Use a budget >= {need}, or measure "
+            f"budget={budget} networks cannot serve every task: covering all {n} tasks takes "
+            f"at least {need} of the candidate networks. Use a budget >= {need}, or measure "
             "larger subsets.",
             need,
         )
