@@ -16,6 +16,8 @@ from adagroup.networks import (
     plot_budget_sweep,
     read_scores_csv,
 )
+from adagroup.networks._oracle import brute_force as _brute_force
+from adagroup.networks._oracle import partition_oracle
 from adagroup.networks._scores import as_score_table, candidate_networks
 
 
@@ -29,49 +31,8 @@ def all_subset_scores(n: int, rng: np.random.Generator) -> dict[tuple[str, ...],
 
 
 def brute_force(scores: dict, budget: int, sign: float = 1.0) -> float:
-    """Best total over every set of at most ``budget`` networks (oriented by ``sign``)."""
-    tasks = sorted({t for sub in scores for t in sub})
-    nets = list(scores)
-    best = -math.inf
-    for b in range(1, budget + 1):
-        for chosen in itertools.combinations(nets, b):
-            total = 0.0
-            for t in tasks:
-                vals = [sign * scores[s][t] for s in chosen if t in s]
-                if not vals:
-                    break
-                total += max(vals)
-            else:
-                best = max(best, total)
-    return best
-
-
-def partition_oracle(value: dict, tasks: list[str], budget: int) -> float:
-    """Exact by another route: split tasks into <= budget blocks, each served by its best net.
-
-    ``value[subset][task]`` is oriented (higher is better), for every candidate subset.
-    """
-
-    def best_block(block: frozenset) -> float:
-        return max(
-            (sum(v[t] for t in block) for s, v in value.items() if block <= set(s)),
-            default=-math.inf,
-        )
-
-    def partitions(items: list[str]):
-        if not items:
-            yield []
-            return
-        first, rest = items[0], items[1:]
-        for p in partitions(rest):
-            yield [[first], *p]
-            for i in range(len(p)):
-                yield [*p[:i], [first, *p[i]], *p[i + 1 :]]
-
-    return max(
-        sum(best_block(frozenset(block)) for block in p)
-        for p in partitions(tasks)
-        if len(p) <= budget
+    return _brute_force(
+        {s: {t: sign * v for t, v in d.items()} for s, d in scores.items()}, budget
     )
 
 
