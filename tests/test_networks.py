@@ -149,7 +149,7 @@ def test_measured_subsets_take_precedence_and_missing_pairs_stop_prediction():
     sel = select_networks(scores, 1)
     assert sel.total == 0.0 and sel.predicted == [False]
     table = as_score_table({("a", "b"): {"a": 1, "b": 1}, ("b", "c"): {"b": 1, "c": 1}})
-    cands = candidate_networks(table, predict=True, max_size=None, max_candidates=100)
+    cands = candidate_networks(table, predict_unmeasured=True, max_size=None, max_candidates=100)
     assert len(cands.subsets) == 2  # {a, c} never measured, so {a, b, c} is not predicted
 
 
@@ -158,9 +158,9 @@ def test_restricted_candidates_give_a_certified_bound():
     scores = pairs_only(7, rng)
     exact = select_networks(scores, 3)
     assert exact.method == "exact" and exact.n_candidates == 2**7 - 1
-    # Room for singletons, pairs and triples only: sizes 4..7 are bounded, not enumerated.
+    # Room for singletons, pairs and triples only: sizes 4..7 go to column generation.
     small = select_networks(scores, 3, max_candidates=7 + 21 + 35)
-    assert small.method == "restricted" and small.n_candidates == 63
+    assert small.method == "restricted" and small.n_candidates >= 63
     assert small.total <= exact.total + 1e-12
     assert small.bound >= exact.total - 1e-9  # the bound covers what was left out
     assert small.gap == pytest.approx(small.bound - small.total)
@@ -170,7 +170,28 @@ def test_restricted_candidates_give_a_certified_bound():
     # max_subset_size defines the problem: nothing left out, so it is exact again.
     capped = select_networks(scores, 3, max_subset_size=3, max_candidates=63)
     assert capped.method == "exact" and capped.proven_optimal
-    assert capped.total == pytest.approx(small.total)
+    assert capped.total <= small.total + 1e-12  # a subset of small's candidates
+
+
+def test_certify_bounds_left_out_sizes_priced_or_relaxed():
+    from adagroup.networks._scores import pair_matrix
+    from adagroup.networks._solve import certify
+
+    for seed in range(6):
+        scores = pairs_only(6, np.random.default_rng(seed))
+        table = as_score_table(scores)
+        cands = candidate_networks(
+            table, predict_unmeasured=True, max_size=None, max_candidates=21
+        )
+        assert not cands.complete and cands.largest_size == 2
+        for budget in (3, 4):
+            exact = select_networks(scores, budget).total
+            for price_cap in (0, 10, 1000):  # 0: every size by relaxation; 1000: all priced
+                more, bound = certify(cands, 6, budget, pair_matrix(table), price_cap=price_cap)
+                assert bound >= exact - 1e-9
+                assert more.subsets[: len(cands.subsets)] == cands.subsets
+                if price_cap == 0:
+                    assert more.subsets == cands.subsets  # nothing priced, nothing added
 
 
 def test_bound_is_valid_on_many_random_restrictions():

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._scores import ScoreTable, as_score_table, candidate_networks, pair_scores, read_scores_csv
+from ._scores import ScoreTable, as_score_table, candidate_networks, pair_matrix, read_scores_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -190,7 +190,7 @@ def select_networks(
     n = len(table.tasks)
     cands = candidate_networks(
         table,
-        predict=predict_unmeasured,
+        predict_unmeasured=predict_unmeasured,
         max_size=max_subset_size,
         max_candidates=max_candidates,
     )
@@ -202,8 +202,11 @@ def select_networks(
         )
     _check_covered(table, cands)
 
-    from ._solve import lagrangian_bound, min_cover, solve
+    from ._solve import certify, min_cover, solve
 
+    bound = math.inf
+    if not cands.complete:
+        cands, bound = certify(cands, n, budget, pair_matrix(table))
     sol = solve(cands, n, budget, time_limit)
     if sol is None:
         need = min_cover(cands, n)
@@ -213,9 +216,7 @@ def select_networks(
             "larger subsets.",
             need,
         )
-    bound = sol.bound
-    if not cands.complete:
-        bound = max(sol.objective, lagrangian_bound(cands, n, budget, pair_scores(table)))
+    bound = max(sol.objective, min(bound, sol.bound) if cands.complete else bound)
     gap = max(0.0, bound - sol.objective)
     tol = 1e-7 * max(1.0, abs(sol.objective))
     order = {s: i for i, s in enumerate(sol.chosen)}

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ScoreTable", "Candidates", "as_score_table", "read_scores_csv", "candidate_networks"]
+import numpy as np
+
+__all__ = [
+    "ScoreTable",
+    "Candidates",
+    "as_score_table",
+    "read_scores_csv",
+    "candidate_networks",
+    "pair_matrix",
+    "grow_cliques",
+    "predict",
+]
 
 #: How the CSV and the ``rows`` input join the task names of one subset.
 SUBSET_SEPARATOR = "+"
@@ -270,21 +281,54 @@ def _table(
 # -- candidates and predictions --------------------------------------------------------------
 
 
-def pair_scores(table: ScoreTable) -> dict[int, dict[int, float]]:
-    """``P[i][j]``: the oriented score of task ``i`` trained with ``j`` alone (measured pairs)."""
-    P: dict[int, dict[int, float]] = {i: {} for i in range(len(table.tasks))}
+def pair_matrix(table: ScoreTable) -> np.ndarray:
+    """``P[i, j]``: the oriented score of task ``i`` trained with ``j`` alone (NaN: unmeasured)."""
+    n = len(table.tasks)
+    P = np.full((n, n), np.nan)
     for subset, values in table.measured.items():
         if len(subset) == 2:
             i, j = subset
-            P[i][j] = values[i]
-            P[j][i] = values[j]
+            P[i, j], P[j, i] = values[i], values[j]
     return P
 
 
+def grow_cliques(level: np.ndarray, adjacent: np.ndarray, room: int | None) -> np.ndarray | None:
+    """The cliques one task larger than the rows of ``level`` (sorted); None past ``room``.
+
+    Each clique is grown only by tasks above its last one, so each appears once.
+    """
+    n = adjacent.shape[0]
+    out = []
+    count = 0
+    for j in range(n):
+        ok = (level[:, -1] < j) & adjacent[level, j].all(axis=1)
+        if ok.any():
+            rows = level[ok]
+            out.append(np.column_stack([rows, np.full(len(rows), j)]))
+            count += len(rows)
+            if room is not None and count > room:
+                return None
+    if not out:
+        return np.empty((0, level.shape[1] + 1), dtype=level.dtype)
+    grown = np.concatenate(out)
+    return grown[np.lexsort(grown.T[::-1])]
+
+
+def predict(cliques: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """Standley's pair average: ``out[r, a]`` = mean of ``P[c_a, c_b]`` over ``b != a``."""
+    k = cliques.shape[1]
+    pair = P[cliques[:, :, None], cliques[:, None, :]]  # (m, k, k); the diagonal is NaN
+    return np.nansum(pair, axis=2) / (k - 1)
+
+
 def candidate_networks(
-    table: ScoreTable, *, predict: bool, max_size: int | None, max_candidates: int | None
+    table: ScoreTable,
+    *,
+    predict_unmeasured: bool,
+    max_size: int | None,
+    max_candidates: int | None,
 ) -> Candidates:
-    """Measured subsets, plus (``predict``) every predictable subset, smallest first.
+    """Measured subsets, plus (``predict_unmeasured``) every predictable subset, smallest first.
 
     A subset of three or more tasks is predictable when all its pairs are measured
     (Standley et al.'s higher-order approximation, see :func:`select_networks`).
@@ -301,40 +345,25 @@ def candidate_networks(
             subsets.append(subset)
             values.append(tuple(table.measured[subset][t] for t in subset))
             predicted.append(False)
-    if not predict or cap < 3:
+    if not predict_unmeasured or cap < 3:
         return Candidates(subsets, values, predicted, True, cap, cap)
-    P = pair_scores(table)
-    level = [tuple(sorted(p)) for p in table.measured if len(p) == 2]
+    P = pair_matrix(table)
+    adjacent = ~np.isnan(P)
+    level = np.array(sorted(s for s in table.measured if len(s) == 2), dtype=np.int64)
+    level = level.reshape(-1, 2)
     complete, largest = True, cap
     for size in range(3, cap + 1):
         room = None if max_candidates is None else max_candidates - len(subsets)
-        grown = _grow_cliques(level, P, room)
+        grown = grow_cliques(level, adjacent, room)
         if grown is None:  # this size would overflow max_candidates: bound it instead
             complete, largest = False, size - 1
             break
-        if not grown:  # no clique of this size, so none larger either
+        if not len(grown):  # no clique of this size, so none larger either
             break
-        for subset in grown:
-            if subset not in table.measured:
-                subsets.append(subset)
-                values.append(
-                    tuple(sum(P[t][j] for j in subset if j != t) / (size - 1) for t in subset)
-                )
+        for subset, vals in zip(grown.tolist(), predict(grown, P).tolist(), strict=True):
+            if tuple(subset) not in table.measured:
+                subsets.append(tuple(subset))
+                values.append(tuple(vals))
                 predicted.append(True)
         level = grown
     return Candidates(subsets, values, predicted, complete, largest, cap)
-
-
-def _grow_cliques(
-    level: list[tuple[int, ...]], P: dict[int, dict[int, float]], room: int | None
-) -> list[tuple[int, ...]] | None:
-    """Cliques one larger than those in ``level`` (sorted tuples); None past ``room``."""
-    out = []
-    for clique in level:
-        last = clique[-1]
-        for j in sorted(P[last]):
-            if j > last and all(j in P[i] for i in clique[:-1]):
-                out.append((*clique, j))
-                if room is not None and len(out) > room:
-                    return None
-    return out

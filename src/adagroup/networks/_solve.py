@@ -21,9 +21,9 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import LinearConstraint, linprog, milp
 
-from ._scores import Candidates
+from ._scores import Candidates, grow_cliques, predict
 
-__all__ = ["Solution", "solve", "min_cover", "lagrangian_bound"]
+__all__ = ["Solution", "solve", "min_cover", "certify"]
 
 #: Relative MIP gap at which HiGHS stops; far below any difference of scores we report.
 MIP_REL_GAP = 1e-9
@@ -101,21 +101,77 @@ def solve(cands: Candidates, n_tasks: int, budget: int, time_limit: float) -> So
     )
 
 
-def lagrangian_bound(
+def certify(
     cands: Candidates,
     n_tasks: int,
     budget: int,
-    pairs: dict[int, dict[int, float]],
-) -> float:
-    """An upper bound on the best selection among *all* predictable subsets, not only ``cands``.
+    P: np.ndarray,
+    *,
+    price_cap: int = 300_000,
+    rounds: int = 20,
+    per_round: int = 200,
+) -> tuple[Candidates, float]:
+    """Column generation over the predicted subsets left out of ``cands``, and a bound.
 
-    Any multipliers ``lambda`` give the dual-feasible point ``mu_ts = max(0, v_ts - lambda_t)``,
-    ``pi = max(0, max_s sum_t mu_ts)``, whose value ``sum lambda + B pi`` bounds the LP, hence
-    the MILP, over every candidate. ``lambda`` comes from the LP relaxation over ``cands``; for
-    the left-out subsets of size ``k`` a task's predicted score is a mean of ``k - 1`` of its
-    pair scores, so at most the mean of its ``k - 1`` best, which bounds their ``sum_t mu_ts``
-    by the ``k`` largest such terms.
+    Returns the candidates with the columns it added and an upper bound on the best
+    selection among *all* predictable subsets. Any multipliers ``lambda`` give the
+    dual-feasible point ``mu_ts = max(0, v_ts - lambda_t)``, ``pi = max(0, max_s sum_t
+    mu_ts)``, whose value ``sum lambda + B pi`` bounds the LP, hence the MILP, over every
+    candidate. ``lambda`` comes from the LP relaxation over the current columns. Left-out
+    sizes with at most ``price_cap`` subsets are priced exactly (and their best columns
+    added, which improves ``lambda``); beyond, a task's predicted score in a subset of
+    size ``k`` is at most the mean of its ``k - 1`` best pair scores, which bounds
+    ``sum_t mu_ts`` by the ``k`` largest such terms.
     """
+    subsets, values = list(cands.subsets), list(cands.values)
+    predicted = list(cands.predicted)
+    known = set(subsets)
+    adjacent = ~np.isnan(P)
+    priced, relaxed_from = _enumerate_left_out(cands, adjacent, known, price_cap)
+    priced_values = {k: predict(C, P) for k, C in priced.items()}
+    taken = {k: np.zeros(len(C), dtype=bool) for k, C in priced.items()}
+    ranked = [np.sort(P[t][adjacent[t]])[::-1] for t in range(n_tasks)]
+    bound = math.inf
+    for _ in range(rounds):
+        current = Candidates(subsets, values, predicted, False, cands.largest_size, cands.max_size)
+        lam = _lp_duals(current, n_tasks, budget)
+        if lam is None:
+            break
+        model = _Model(current, n_tasks, budget)
+        excess = np.maximum(0.0, model.value - lam[model.task])
+        included = float(np.bincount(model.owner, weights=excess, minlength=model.m).max())
+        worst = included
+        new: list[tuple[int, np.ndarray]] = []
+        for k, C in priced.items():
+            rc = np.maximum(0.0, priced_values[k] - lam[C]).sum(axis=1)
+            worst = max(worst, float(rc.max(initial=0.0)))
+            rc[taken[k]] = -np.inf
+            best = np.argsort(rc)[::-1][:per_round]
+            best = best[rc[best] > included + 1e-9 * max(1.0, included)]
+            taken[k][best] = True
+            new += [(k, row) for row in best]
+        for k in range(relaxed_from, cands.max_size + 1):
+            terms = [
+                max(0.0, r[: k - 1].mean() - lam[t])
+                for t, r in enumerate(ranked)
+                if len(r) >= k - 1
+            ]
+            if len(terms) < k:
+                break  # fewer than k tasks have k - 1 partners: no k-clique
+            worst = max(worst, sum(sorted(terms, reverse=True)[:k]))
+        bound = min(bound, float(lam.sum()) + budget * worst)
+        if not new:
+            break
+        for k, row in new:
+            subsets.append(tuple(int(t) for t in priced[k][row]))
+            values.append(tuple(float(v) for v in priced_values[k][row]))
+            predicted.append(True)
+    out = Candidates(subsets, values, predicted, False, cands.largest_size, cands.max_size)
+    return out, bound
+
+
+def _lp_duals(cands: Candidates, n_tasks: int, budget: int) -> np.ndarray | None:
+    """The LP relaxation's multipliers of the task rows (max sense); None if infeasible."""
     model = _Model(cands, n_tasks, budget)
     n = model.n
     res = linprog(
@@ -128,22 +184,34 @@ def lagrangian_bound(
         method="highs",
     )
     if res.status != 0:
-        return math.inf
-    lam = -np.asarray(res.eqlin.marginals, dtype=float)
-    excess = np.maximum(0.0, model.value - lam[model.task])
-    per_network = np.bincount(model.owner, weights=excess, minlength=model.m)
-    worst = float(per_network.max(initial=0.0))
-    ranked = {t: sorted(p.values(), reverse=True) for t, p in pairs.items()}
+        return None
+    return -np.asarray(res.eqlin.marginals, dtype=float)
+
+
+def _enumerate_left_out(
+    cands: Candidates, adjacent: np.ndarray, known: set[tuple[int, ...]], price_cap: int
+) -> tuple[dict[int, np.ndarray], int]:
+    """Cliques of each left-out size with at most ``price_cap`` of them, and the first size
+    past that (bounded by relaxation instead)."""
+    n = adjacent.shape[0]
+    level = np.array([(i, j) for i in range(n) for j in range(i + 1, n) if adjacent[i, j]])
+    level = level.reshape(-1, 2)
+    for _ in range(3, cands.largest_size + 1):
+        level = grow_cliques(level, adjacent, None)
+    priced: dict[int, np.ndarray] = {}
     for k in range(cands.largest_size + 1, cands.max_size + 1):
-        terms = [
-            max(0.0, sum(r[: k - 1]) / (k - 1) - lam[t])
-            for t, r in ranked.items()
-            if len(r) >= k - 1
-        ]
-        if len(terms) < k:
-            break  # no task has k - 1 partners in enough places: no k-clique
-        worst = max(worst, sum(sorted(terms, reverse=True)[:k]))
-    return float(lam.sum()) + budget * worst
+        grown = grow_cliques(level, adjacent, price_cap)
+        if grown is None:
+            return priced, k
+        if not len(grown):
+            break
+        if any(len(s) == k for s in known):  # measured ones are columns already
+            keep = [tuple(row) not in known for row in grown.tolist()]
+            priced[k] = grown[np.array(keep, dtype=bool)]
+        else:
+            priced[k] = grown
+        level = grown
+    return priced, cands.max_size + 1
 
 
 def min_cover(cands: Candidates, n_tasks: int) -> int | None:
