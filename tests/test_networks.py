@@ -186,15 +186,28 @@ def test_certify_bounds_left_out_sizes_priced_or_relaxed():
         assert not cands.complete and cands.largest_size == 2
         for budget in (3, 4):
             exact = select_networks(scores, budget).total
-            for price_cap in (0, 10, 1000):  # 0: every size by relaxation; 1000: all priced
-                more, bound = certify(cands, 6, budget, pair_matrix(table), price_cap=price_cap)
+            # price_cap 0: every left-out size by the clique search; 1000: all enumerated;
+            # node_limit 1: the search gives up at once and returns its root bound.
+            for price_cap, node_limit in ((0, 20_000), (10, 20_000), (1000, 20_000), (0, 1)):
+                more, bound = certify(
+                    cands,
+                    6,
+                    budget,
+                    pair_matrix(table),
+                    price_cap=price_cap,
+                    node_limit=node_limit,
+                )
                 assert bound >= exact - 1e-9
                 assert more.subsets[: len(cands.subsets)] == cands.subsets
-                if price_cap == 0:
-                    assert more.subsets == cands.subsets  # nothing priced, nothing added
+                names = table.tasks
+                for sub, vals in zip(more.subsets, more.values, strict=True):
+                    if len(sub) >= 3:  # added columns carry Standley's prediction
+                        key = tuple(names[t] for t in sub)
+                        assert vals == pytest.approx(list(standley(scores, key).values()))
 
 
 def test_bound_is_valid_on_many_random_restrictions():
+    proven = 0
     for seed in range(8):
         rng = np.random.default_rng(seed)
         scores = pairs_only(6, rng)
@@ -206,6 +219,38 @@ def test_bound_is_valid_on_many_random_restrictions():
                 assert small.method == "restricted"
                 assert small.bound >= exact.total - 1e-9
                 assert small.total <= exact.total + 1e-12
+                if small.proven_optimal:  # a proof must be right
+                    assert small.total == pytest.approx(exact.total)
+                    proven += 1
+    assert proven > 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clique_search_finds_the_best_reduced_cost(seed):
+    from adagroup.networks._solve import _search_cliques
+
+    rng = np.random.default_rng(seed)
+    n = 9
+    P = rng.normal(size=(n, n))
+    adjacent = rng.random((n, n)) < 0.8
+    adjacent = np.triu(adjacent, 1) | np.triu(adjacent, 1).T
+    P[~adjacent] = np.nan
+    lam = rng.normal(-0.5, 0.5, n)
+    for k in range(3, 7):
+        rcs = {
+            c: sum(max(0.0, np.mean([P[t, j] for j in c if j != t]) - lam[t]) for t in c)
+            for c in itertools.combinations(range(n), k)
+            if all(adjacent[a, b] for a, b in itertools.combinations(c, 2))
+        }
+        best = max(rcs.values(), default=0.0)
+        for floor in (0.0, best / 2, best + 1.0):
+            top, found = _search_cliques(P, adjacent, lam, k, floor, 100_000)
+            assert top == pytest.approx(max(floor, best))
+            assert all(rc == pytest.approx(rcs[c]) and rc > floor for rc, c in found)
+            if best > floor:
+                assert max(rc for rc, _ in found) == pytest.approx(best)
+        top, _ = _search_cliques(P, adjacent, lam, k, 0.0, 1)  # gives up: the root bound
+        assert top >= best - 1e-12
 
 
 def test_budget_too_small_names_the_fewest_networks():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -110,6 +111,7 @@ def certify(
     price_cap: int = 300_000,
     rounds: int = 20,
     per_round: int = 200,
+    node_limit: int = 20_000,
 ) -> tuple[Candidates, float]:
     """Column generation over the predicted subsets left out of ``cands``, and a bound.
 
@@ -119,9 +121,8 @@ def certify(
     mu_ts)``, whose value ``sum lambda + B pi`` bounds the LP, hence the MILP, over every
     candidate. ``lambda`` comes from the LP relaxation over the current columns. Left-out
     sizes with at most ``price_cap`` subsets are priced exactly (and their best columns
-    added, which improves ``lambda``); beyond, a task's predicted score in a subset of
-    size ``k`` is at most the mean of its ``k - 1`` best pair scores, which bounds
-    ``sum_t mu_ts`` by the ``k`` largest such terms.
+    added, which improves ``lambda``); larger sizes by a branch-and-bound search over
+    cliques of the pair graph (:func:`_search_cliques`).
     """
     subsets, values = list(cands.subsets), list(cands.values)
     predicted = list(cands.predicted)
@@ -130,7 +131,6 @@ def certify(
     priced, relaxed_from = _enumerate_left_out(cands, adjacent, known, price_cap)
     priced_values = {k: predict(C, P) for k, C in priced.items()}
     taken = {k: np.zeros(len(C), dtype=bool) for k, C in priced.items()}
-    ranked = [np.sort(P[t][adjacent[t]])[::-1] for t in range(n_tasks)]
     bound = math.inf
     for _ in range(rounds):
         current = Candidates(subsets, values, predicted, False, cands.largest_size, cands.max_size)
@@ -142,6 +142,7 @@ def certify(
         included = float(np.bincount(model.owner, weights=excess, minlength=model.m).max())
         worst = included
         new: list[tuple[int, np.ndarray]] = []
+        extra: list[tuple[int, ...]] = []
         for k, C in priced.items():
             rc = np.maximum(0.0, priced_values[k] - lam[C]).sum(axis=1)
             worst = max(worst, float(rc.max(initial=0.0)))
@@ -151,23 +152,94 @@ def certify(
             taken[k][best] = True
             new += [(k, row) for row in best]
         for k in range(relaxed_from, cands.max_size + 1):
-            terms = [
-                max(0.0, r[: k - 1].mean() - lam[t])
-                for t, r in enumerate(ranked)
-                if len(r) >= k - 1
-            ]
-            if len(terms) < k:
-                break  # fewer than k tasks have k - 1 partners: no k-clique
-            worst = max(worst, sum(sorted(terms, reverse=True)[:k]))
+            top, found = _search_cliques(P, adjacent, lam, k, included, node_limit)
+            worst = max(worst, top)
+            new_here = [c for _, c in sorted(found, reverse=True) if c not in known]
+            for clique in new_here[:per_round]:
+                known.add(clique)
+                extra.append(clique)
         bound = min(bound, float(lam.sum()) + budget * worst)
-        if not new:
+        if not new and not extra:
             break
         for k, row in new:
             subsets.append(tuple(int(t) for t in priced[k][row]))
             values.append(tuple(float(v) for v in priced_values[k][row]))
             predicted.append(True)
+        for clique in extra:
+            subsets.append(clique)
+            values.append(tuple(predict(np.array([clique]), P)[0].tolist()))
+            predicted.append(True)
     out = Candidates(subsets, values, predicted, False, cands.largest_size, cands.max_size)
     return out, bound
+
+
+class _NodeLimit(Exception):
+    pass
+
+
+def _search_cliques(
+    P: np.ndarray,
+    adjacent: np.ndarray,
+    lam: np.ndarray,
+    k: int,
+    floor: float,
+    node_limit: int,
+) -> tuple[float, list[tuple[float, tuple[int, ...]]]]:
+    """Bound ``max rc(S)`` over the ``k``-cliques ``S``, ``rc(S) = sum_t max(0, v_t(S) - lam_t)``.
+
+    Returns ``(upper, found)``: ``upper >= max(floor, max rc)``, and the cliques found with
+    ``rc > floor``. Depth-first over cliques; a node (clique ``S``, candidates ``R``, ``m``
+    tasks still to add) is pruned by the optimistic bound in which each member of ``S``
+    gets its ``m`` best partners in ``R``, and each of the ``m`` best tasks of ``R`` its
+    ``m - 1`` best partners in ``R`` (so the root's bound is: every task with its ``k - 1``
+    best pair scores). Past ``node_limit`` nodes it returns the root's bound.
+    """
+    n = len(lam)
+    Pz = np.where(adjacent, P, 0.0)  # the diagonal is NaN in P, so 0 here
+    found: list[tuple[float, tuple[int, ...]]] = []
+    best = floor
+    nodes = 0
+    root = math.inf
+
+    def optimistic(S: list[int], acc: np.ndarray, R: np.ndarray, m: int) -> tuple[float, Any]:
+        inside = np.sort(Pz[np.ix_(S, R)], axis=1)[:, ::-1][:, :m].sum(axis=1) if S else 0.0
+        in_terms = np.maximum(0.0, (acc[S] + inside) / (k - 1) - lam[S]) if S else np.zeros(0)
+        RR = Pz[np.ix_(R, R)] + np.where(adjacent[np.ix_(R, R)], 0.0, -np.inf)
+        out = np.sort(RR, axis=1)[:, ::-1][:, : m - 1].sum(axis=1)
+        out_terms = np.maximum(0.0, (acc[R] + out) / (k - 1) - lam[R])
+        order = np.argsort(-out_terms, kind="stable")
+        return float(in_terms.sum() + out_terms[order[:m]].sum()), R[order]
+
+    def visit(S: list[int], acc: np.ndarray, R: np.ndarray) -> None:
+        nonlocal nodes, best, root
+        nodes += 1
+        if nodes > node_limit:
+            raise _NodeLimit
+        m = k - len(S)
+        if m == 0:
+            rc = float(np.maximum(0.0, acc[S] / (k - 1) - lam[S]).sum())
+            if rc > floor:
+                found.append((rc, tuple(sorted(S))))
+            best = max(best, rc)
+            return
+        if len(R) < m:
+            return
+        top, order = optimistic(S, acc, R, m)
+        if not S:
+            root = top
+        if top <= best + 1e-12:
+            return
+        for i, u in enumerate(order):
+            rest = order[i + 1 :]
+            if len(rest) < m - 1:
+                break
+            visit([*S, int(u)], acc + Pz[:, u], rest[adjacent[u, rest]])
+
+    try:
+        visit([], np.zeros(n), np.arange(n))
+    except _NodeLimit:
+        return max(root, best), found
+    return best, found
 
 
 def _lp_duals(cands: Candidates, n_tasks: int, budget: int) -> np.ndarray | None:
