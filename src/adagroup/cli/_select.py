@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ._args import float_arg, int_arg
+from ._cluster import _json_ready
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -102,7 +103,8 @@ def select_command(args: argparse.Namespace) -> int:
     if args.json:
         ordered = {key: result[key] for key in JSON_KEYS}
         ordered.update({k: v for k, v in result.items() if k not in ordered})
-        sys.stdout.write(json.dumps(ordered, allow_nan=False) + "\n")
+        # Strict JSON: a bound that is not finite (no LP solved in time) is written as null.
+        sys.stdout.write(json.dumps(_json_ready(ordered), allow_nan=False) + "\n")
     else:
         sys.stdout.write(format_selection(result))
     return 0
