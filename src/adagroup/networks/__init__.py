@@ -141,7 +141,8 @@ def select_networks(
     max_candidates : int, default=20000
         Most candidate networks given to the MILP.
     time_limit : float, default=60.0
-        Seconds HiGHS may spend; past it the best selection found is returned with
+        Seconds for the whole call (column generation, then the MILP; the MILP gets at
+        least 1 s); past it the best selection found is returned with
         ``proven_optimal=False`` and its gap.
 
     Returns
@@ -208,8 +209,8 @@ def select_networks(
 
     bound = math.inf
     if not cands.complete:
-        cands, bound = certify(cands, n, budget, pair_matrix(table))
-    sol = solve(cands, n, budget, time_limit)
+        cands, bound = certify(cands, n, budget, pair_matrix(table), time_limit=time_limit)
+    sol = solve(cands, n, budget, max(1.0, time_limit - (time.perf_counter() - start)))
     if sol is None:
         need = min_cover(cands, n)
         raise BudgetTooSmallError(
