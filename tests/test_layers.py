@@ -31,6 +31,7 @@ LAYERS = {
     "execution": 3,
     "affinity": 3,
     "adaptive": 4,
+    "networks": 4,
     "trainers": 4,
     "bench": 5,
     "plot": 5,

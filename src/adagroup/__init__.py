@@ -49,6 +49,7 @@ _LAZY = {
     "AffinityEstimate": "adagroup.affinity",
     "estimate_affinity": "adagroup.affinity",
     "AdaGroup": "adagroup.adaptive",
+    "select_networks": "adagroup.networks",
     # output
     "plot_affinity": "adagroup.plot",
     "read_affinity": "adagroup.io",
@@ -115,6 +116,7 @@ __all__ = [
     "read_affinity",
     "sample_subsets",
     "sdp_clustering",
+    "select_networks",
     "singletons",
     "spectral_clustering",
     "write_affinity",
@@ -152,6 +154,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see instead of __geta
         UnstableGroupingWarning,
     )
     from .io import read_affinity, write_affinity
+    from .networks import select_networks
     from .plot import plot_affinity
     from .runs import RunRecord, RunState
     from .sampling import adaptive_subsets, all_pairs, cover_pairs, sample_subsets, singletons

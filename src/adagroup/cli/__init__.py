@@ -18,7 +18,7 @@ from ..exceptions import AdagroupError
 
 __all__ = ["main", "CLIUsageError", "one_line"]
 
-_SUBCOMMAND_MODULES = ("_cluster", "_study", "_bench", "_demo")
+_SUBCOMMAND_MODULES = ("_cluster", "_select", "_study", "_bench", "_demo")
 
 
 class CLIUsageError(AdagroupError):
