@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._validation import check_float
 from ._scores import ScoreTable, as_score_table, candidate_networks, pair_matrix, read_scores_csv
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -320,13 +321,7 @@ def _check_args(
             "The 'max_candidates' parameter of select_networks must be an int >= 1. "
             f"Got {max_candidates!r}."
         )
-    if not isinstance(time_limit, numbers.Real) or not time_limit > 0:
-        raise ValueError(
-            "The 'time_limit' parameter of select_networks must be a number of seconds > 0. "
-            f"Got {time_limit!r}."
-        )
-    if not math.isfinite(float(time_limit)):
-        raise ValueError("The 'time_limit' parameter must be finite.")
+    check_float(time_limit, "time_limit", caller="select_networks", low=0.0, low_open=True)
 
 
 def _check_covered(table: ScoreTable, cands: Any) -> None:

@@ -265,15 +265,15 @@ def _table(
     index = {t: i for i, t in enumerate(tasks)}
     sign = 1.0 if greater else -1.0
     measured: dict[tuple[int, ...], dict[int, float]] = {}
-    for names, per_task in sums.items():
-        missing = sorted(names - per_task.keys(), key=index.__getitem__)
+    for members, per_task in sums.items():
+        missing = sorted(members - per_task.keys(), key=index.__getitem__)
         if missing:
-            label = SUBSET_SEPARATOR.join(sorted(names, key=index.__getitem__))
+            label = SUBSET_SEPARATOR.join(sorted(members, key=index.__getitem__))
             raise ValueError(
                 f"Subset {label!r} has no score for task {missing[0]!r}; give every task of a "
                 "measured subset its score (or drop the subset)."
             )
-        key = tuple(sorted(index[t] for t in names))
+        key = tuple(sorted(index[t] for t in members))
         measured[key] = {index[t]: sign * sum(v) / len(v) for t, v in per_task.items()}
     return ScoreTable(tasks, measured, greater)
 

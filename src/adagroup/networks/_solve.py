@@ -282,7 +282,10 @@ def _enumerate_left_out(
     level = np.array([(i, j) for i in range(n) for j in range(i + 1, n) if adjacent[i, j]])
     level = level.reshape(-1, 2)
     for _ in range(3, cands.largest_size + 1):
-        level = grow_cliques(level, adjacent, None)
+        grown_all = grow_cliques(level, adjacent, None)
+        # With no room limit every level is built.
+        assert grown_all is not None
+        level = grown_all
     priced: dict[int, np.ndarray] = {}
     for k in range(cands.largest_size + 1, cands.max_size + 1):
         grown = grow_cliques(level, adjacent, price_cap)
