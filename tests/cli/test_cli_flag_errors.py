@@ -203,3 +203,11 @@ def test_adaptive_zero_subsets_per_step_names_the_flag(url, capsys):
     assert "--n-subsets must be an int >= 1 for --adaptive. Got 0." in err
     assert "n_subsets_per_step" not in err
     assert get_all_study_names(url) == []
+
+
+def test_demo_storage_in_a_missing_folder_names_the_flag(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'nodir' / 'x.db'}"
+    assert main(["demo", "--storage", url, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--storage" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "nodir").exists()

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="tasks per AdaGroup step (default: 2 x tasks per group)",
     )
     p.add_argument("--n-jobs", type=int, default=2, help="training runs at once")
-    p.add_argument("--seed", type=int, default=0)
+    # Both spellings, as in cluster, study run and bench.
+    p.add_argument("--seed", "--random-state", dest="seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=demo_command)
@@ -41,6 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     """Run ``adagroup demo``."""
     from ..main_job import format_main_job, run_main_job
+    from ._args import check_storage_folder
+
+    check_storage_folder(args.storage, "--storage")
 
     result = run_main_job(
         storage=args.storage,
