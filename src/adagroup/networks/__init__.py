@@ -291,7 +291,13 @@ def plot_budget_sweep(sweep: dict[int, NetworkSelection], ax: Axes | None = None
         )
         ax.plot(other, [sweep[b].bound for b in other], "_", color="C3", ms=12, label="bound")
     ax.set_xlabel("budget B (networks)")
-    ax.set_ylabel("total score over tasks")
+    # More networks never serve a task worse, so the sweep's direction tells the score's.
+    if totals[-1] < totals[0]:
+        ax.set_ylabel("total loss over tasks (lower is better)")
+    elif totals[-1] > totals[0]:
+        ax.set_ylabel("total score over tasks (higher is better)")
+    else:
+        ax.set_ylabel("total score over tasks")
     ax.set_xticks(budgets)
     ax.legend(fontsize="small")
     return ax
