@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..cluster._objective import group_density as density
 from ..cluster._validation import canonical_labels as canonical
 
 __all__ = [
@@ -28,16 +29,6 @@ def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
     Z = np.zeros((len(labels), k))
     Z[np.arange(len(labels)), labels] = 1.0
     return Z
-
-
-def density(S: np.ndarray, labels: np.ndarray) -> float:
-    """``F = sum_c (1/|C|) sum_{u, v in C} S[u, v]`` for ``labels`` (empty groups add 0)."""
-    labels = np.asarray(labels, dtype=np.intp)
-    k = int(labels.max()) + 1
-    Z = _onehot(labels, k)
-    sizes = Z.sum(axis=0)
-    within = np.sum(Z * (S @ Z), axis=0)
-    return float(np.sum(np.divide(within, sizes, out=np.zeros(k), where=sizes > 0)))
 
 
 def measured_density(S: np.ndarray, measured: np.ndarray, labels: np.ndarray) -> float:

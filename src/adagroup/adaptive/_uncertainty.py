@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cluster._objective import adjusted_rand
 from ._evidence import PairPosterior
 from ._grouping import improve, measured_density
 
@@ -143,25 +144,3 @@ def task_stability(replicates: np.ndarray, labels: np.ndarray) -> np.ndarray:
         union = (same | final).sum(axis=1)
         out += inter / union
     return out / max(len(replicates), 1)
-
-
-def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
-    """Adjusted Rand index of two groupings (1 = identical; 1 when both are one group)."""
-    a = np.asarray(a, dtype=np.intp)
-    b = np.asarray(b, dtype=np.intp)
-    n = len(a)
-    if n < 2:
-        return 1.0
-    table = np.zeros((a.max() + 1, b.max() + 1))
-    np.add.at(table, (a, b), 1.0)
-
-    def pairs(x: np.ndarray) -> float:
-        return float(np.sum(x * (x - 1)) / 2.0)
-
-    index = pairs(table)
-    rows, cols = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
-    expected = rows * cols / (n * (n - 1) / 2.0)
-    top = (rows + cols) / 2.0
-    if top == expected:
-        return 1.0
-    return float((index - expected) / (top - expected))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..cluster._objective import adjusted_rand as group_ari
 from ..cluster._objective import density_objective
 from ..cluster._validation import check_affinity
 from ._registry import (
@@ -44,18 +45,8 @@ _REL_TOL = 1e-9
 
 
 def adjusted_rand(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
-    """Adjusted Rand index of two labelings (1.0 when equal up to renaming).
-
-    Uses scikit-learn's ``adjusted_rand_score``.
-    """
-    try:
-        from sklearn.metrics import adjusted_rand_score
-    except ImportError:  # pragma: no cover - exercised only without scikit-learn
-        raise ImportError(
-            "The benchmark scores groupings with scikit-learn; install it with pip install "
-            '"adagroup[cluster]".'
-        ) from None
-    return float(adjusted_rand_score(np.asarray(labels_true), np.asarray(labels_pred)))
+    """Adjusted Rand index of two labelings (1.0 when equal up to renaming)."""
+    return group_ari(np.asarray(labels_true), np.asarray(labels_pred))
 
 
 def _same_value(a: float, b: float) -> bool:
