@@ -10,7 +10,6 @@ from adagroup.adaptive import PairPosterior, RunTable
 from adagroup.adaptive._grouping import density, measured_density, merge_path
 from adagroup.adaptive._uncertainty import (
     adjusted_rand,
-    choose_k,
     draw_groupings,
     task_stability,
 )
@@ -29,14 +28,10 @@ def test_density_peaks_at_the_planted_number_of_groups(sizes):
     S = _blocks(labels)
     S -= S[~np.eye(len(S), dtype=bool)].mean() * (1 - np.eye(len(S)))
     path = merge_path(S, min(len(S), 8))
-    k = choose_k({k: density(S, lab) for k, lab in path.items()}, 1.0)
+    F = {k: density(S, lab) for k, lab in path.items()}
+    k = max(F, key=lambda kk: F[kk])
     assert k == len(sizes)
     assert adjusted_rand(path[k], labels) == 1
-
-
-def test_choose_k_breaks_near_ties_toward_fewer_groups():
-    assert choose_k({1: 0.0, 2: 5.0, 3: 5.0 + 1e-13, 4: 4.0}, 1.0) == 2
-    assert choose_k({1: 0.0, 2: 5.0, 3: 5.1}, 1.0) == 3
 
 
 def _runs(labels, n_runs, noise, seed):

@@ -409,7 +409,8 @@ class AdaGroup:
         m = self.n_subsets_per_step or max(int(self.batch_size), n // 2)
         budget = self.budget if self.budget is not None else 8 * len(self._study_tasks())
         taken = {tuple(sorted(index[x] for x in s)) for s in state.planned if set(s) <= set(names)}
-        n_done = len(self._trajectory_runs(set(names), seeds)) // len(seeds)
+        done = self._trajectory_runs(set(names), seeds)
+        n_done = len(done) // len(seeds)
         left = max(0, budget // len(seeds) - n_done)
 
         # -- plan ------------------------------------------------------------------------------
@@ -427,7 +428,7 @@ class AdaGroup:
             plan = cover_groups(new_idx, groups, size, taken, rng)
         rest = min(m - len(plan), left - len(plan))
         if rest > 0 and groups:
-            plan += self._targeted(names, rest, size, taken | set(plan), rng)
+            plan += self._targeted(names, done, rest, size, taken | set(plan), rng)
         n_planned = self._train(trainer, plan, names, seeds)
 
         # -- estimate, group, draw ---------------------------------------------------------
@@ -441,7 +442,8 @@ class AdaGroup:
             k_max = max(1, min(k_max, n))
             prev = np.concatenate([state.labels, -1 - np.arange(len(new))]) if n else state.labels
             point = best_groupings(S, k_max, prev)
-            measured = table.met() > 0
+            met = table.met()
+            measured = met > 0
             by_measured = {kk: measured_density(S, measured, lab) for kk, lab in point.items()}
             objectives = {kk: density(S, lab) for kk, lab in point.items()}
             boot = draw_groupings(
@@ -452,7 +454,7 @@ class AdaGroup:
             objectives[k] = density(S, labels)
             by_measured[k] = measured_density(S, measured, labels)
             stability = task_stability(boot.labels, labels)
-            coverage = _coverage(table.met(), labels)
+            coverage = _coverage(met, labels)
             agreement = float(np.mean([adjusted_rand(rep, labels) for rep in boot.labels]))
             k_prob = boot.k_probability
 
@@ -556,12 +558,16 @@ class AdaGroup:
     def _targeted(
         self,
         names: list[str],
+        done: list[Any],
         count: int,
         size: int,
         taken: set[tuple[int, ...]],
         rng: np.random.Generator,
     ) -> list[tuple[int, ...]]:
-        """Targeted runs for unstable tasks, plus a share of uniform subsets over all tasks."""
+        """Targeted runs for unstable tasks, plus a share of uniform subsets over all tasks.
+
+        ``done`` are the trajectory's COMPLETE runs before this round's plan.
+        """
         n = len(names)
         n_old = len(self._state.labels)
         # Tasks new this round have no stability yet: they count as unstable.
@@ -578,7 +584,7 @@ class AdaGroup:
         plan: list[tuple[int, ...]] = []
         old = labels >= 0
         if old.any():
-            table_met = self._met(names)
+            table_met = RunTable(done, names).met()
             plan = targeted_subsets(
                 labels[old],
                 coassign[np.ix_(old, old)],
@@ -592,15 +598,6 @@ class AdaGroup:
             )
         plan += uniform_subsets(list(range(n)), size, count - len(plan), taken | set(plan), rng)
         return plan
-
-    def _met(self, names: list[str]) -> np.ndarray:
-        seeds = tuple(int(s) for s in self.seeds)
-        runs = self._trajectory_runs(set(names), seeds)
-        index = {x: i for i, x in enumerate(names)}
-        M = np.zeros((len(runs), len(names)))
-        for r, run in enumerate(runs):
-            M[r, [index[x] for x in run.subset]] = 1.0
-        return M.T @ M
 
     def _certify(
         self, S: np.ndarray, labels: np.ndarray, k: int, step: int

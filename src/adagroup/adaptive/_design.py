@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..sampling import cover_pairs
+
 __all__ = ["cover_groups", "first_batch_cover", "targeted_subsets", "uniform_subsets"]
 
 Subset = tuple[int, ...]
@@ -65,8 +67,6 @@ def first_batch_cover(
     pooled pair-level estimate needs every pair seen once more than it needs
     any pair seen twice.
     """
-    from ..sampling import cover_pairs
-
     tasks = list(tasks)
     if len(tasks) < 2 or size < 2:
         return []

@@ -25,7 +25,6 @@ from ._grouping import improve, measured_density
 __all__ = [
     "Draws",
     "adjusted_rand",
-    "choose_k",
     "choose_k_by_draws",
     "draw_groupings",
     "task_stability",
@@ -54,21 +53,6 @@ class Draws:
         """Share of draws that put tasks ``i`` and ``j`` in one group."""
         same = self.labels[:, :, None] == self.labels[:, None, :]
         return same.mean(axis=0)
-
-
-def choose_k(objectives: Mapping[int, float], scale: float) -> int:
-    """The ``k`` of the largest density; near-ties go to the smaller ``k``.
-
-    With a zero diagonal and centred rows, a grouping's density counts what its
-    groups gain from training together: splitting a true group loses its
-    positive cross terms, merging two groups adds negative ones, so the density
-    peaks at the number of groups the evidence supports. Used where there are
-    no posterior draws; :func:`choose_k_by_draws` is the rule AdaGroup uses.
-    """
-    ks = sorted(objectives)
-    best = max(objectives[k] for k in ks)
-    tol = 1e-9 * max(abs(best), scale, 1e-300)
-    return next(k for k in ks if objectives[k] >= best - tol)
 
 
 def choose_k_by_draws(
