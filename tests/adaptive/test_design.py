@@ -67,3 +67,20 @@ def test_targeted_runs_reach_groups_the_task_has_barely_met():
         np.random.default_rng(0), confidence=0.9,
     )  # fmt: skip
     assert any(set(s) & {3, 4, 5} for s in plan)
+
+
+def test_targeted_runs_test_a_task_against_its_closest_other_group():
+    # Two halves of one true group: the draws agree on the split (no mass on the other half)
+    # and the task has met the other half before, so only the affinity proposes it.
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    C = (labels[:, None] == labels[None, :]).astype(float)
+    met = np.full((9, 9), 3.0)
+    S = np.where(labels[:, None] == labels[None, :], 1.0, -0.5)
+    S[np.ix_([0, 1, 2], [6, 7, 8])] = S[np.ix_([6, 7, 8], [0, 1, 2])] = 0.6
+    stability = np.array([0.5, 1, 1, 1, 1, 1, 1, 1, 1])
+    args = (labels, C, stability, met, 3, 2, set(), np.random.default_rng(0))
+    without = targeted_subsets(*args, confidence=0.9)
+    assert not any(set(s) & {6, 7, 8} for s in without)
+    plan = targeted_subsets(*args, confidence=0.9, affinity=S)
+    assert any(0 in s and set(s) & {6, 7, 8} for s in plan)
+    assert not any(set(s) & {3, 4, 5} for s in plan)

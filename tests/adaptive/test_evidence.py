@@ -115,3 +115,43 @@ def test_posterior_is_wide_where_pairs_never_met_and_narrow_where_they_did():
 def test_no_runs_gives_a_zero_matrix():
     S = pair_affinity(RunTable([], ["a", "b"]))
     np.testing.assert_array_equal(S, np.zeros((2, 2)))
+
+
+def _planted_runs(n_groups: int, per: int, n_runs: int, noise: float) -> tuple[list, tuple]:
+    from adagroup.sampling import sample_subsets
+    from adagroup.trainers.planted import PlantedTrainer
+
+    trainer = PlantedTrainer(
+        sizes=[per] * n_groups, noise=noise, scale=(1e-2, 1e2), random_state=0
+    )
+    names = trainer.task_names
+    plan = sample_subsets(len(names), 3, n_runs, random_state=0)
+    runs = []
+    for s in plan:
+        subset = tuple(names[i] for i in s)
+        runs.append((subset, trainer(subset, 0)))
+    return runs, names
+
+
+def test_prior_is_at_its_empirical_bayes_fixed_point():
+    # One round from a prior worth one run left that prior's shrinkage in the noise estimate
+    # (read 3x too high on planted runs) and halved every pair measured once.
+    runs, names = _planted_runs(4, 6, 120, noise=0.05)
+    table = RunTable(runs, names)
+    post = PairPosterior(table)
+    met = table.met()
+    np.fill_diagonal(met, 0)
+    second = post.theta**2 + post.sigma[:, None] ** 2 * post._var
+    assert post.tau**2 == pytest.approx(np.mean(second[met >= 1]), rel=0.05)
+    implied = np.clip(post.sigma**2 / post.tau**2, 0.01, 20.0)
+    np.testing.assert_allclose(post.ridge, implied, rtol=0.05)
+    assert np.median(post.ridge) < 0.5  # a prior worth one run is far from it here
+
+
+def test_prior_spread_does_not_collapse_on_noisy_runs():
+    # Without the posterior variance in tau^2 the rounds drive tau to 0 on noisy runs and
+    # every effect to the prior mean.
+    runs, names = _planted_runs(3, 4, 60, noise=1.0)
+    post = PairPosterior(RunTable(runs, names))
+    assert post.tau > 0.1
+    assert np.abs(post.S).max() > 0.05

@@ -7,9 +7,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from adagroup.adaptive import PairPosterior, RunTable
-from adagroup.adaptive._grouping import density, measured_density, merge_path
+from adagroup.adaptive._grouping import best_groupings, density, measured_density, merge_path
 from adagroup.adaptive._uncertainty import (
     adjusted_rand,
+    choose_k_by_draws,
     draw_groupings,
     task_stability,
 )
@@ -114,3 +115,36 @@ def test_measured_density_is_not_diluted_by_pairs_never_trained_together():
     np.testing.assert_allclose(
         measured_density(S, np.ones_like(measured), labels), density(S, labels)
     )
+
+
+def test_draws_keep_the_chosen_k_unless_they_beat_it_by_a_standard_error():
+    # Each draw's k used to need the chosen k to be that draw's exact best (its standard
+    # error against itself is 0), so most draws split a group by noise: 44 % kept k here.
+    from adagroup.sampling import sample_subsets
+    from adagroup.trainers.planted import PlantedTrainer
+
+    trainer = PlantedTrainer(sizes=[6] * 4, noise=0.1, random_state=0)
+    names = trainer.task_names
+    runs = []
+    for s in sample_subsets(24, 3, 120, random_state=0):
+        subset = tuple(names[i] for i in s)
+        runs.append((subset, trainer(subset, 0)))
+    table = RunTable(runs, names)
+    post = PairPosterior(table)
+    point = best_groupings(post.S, 8)
+    k, per_draw = choose_k_by_draws(
+        post.sample(np.random.default_rng(0), 100), point, table.met() > 0
+    )
+    assert k == 4
+    assert np.mean(per_draw == k) >= 0.6
+
+
+def test_one_standard_error_rule_compares_each_k_with_the_best_one():
+    from adagroup.adaptive._uncertainty import _fewest_within_se
+
+    ks = [1, 2, 3]
+    values = np.array([0.0, 1.0, 1.05])
+    se = np.array([[0.0, 0.5, 0.5], [0.5, 0.0, 0.1], [0.5, 0.1, 0.0]])
+    assert _fewest_within_se(values, se, ks) == 2
+    se[1, 2] = se[2, 1] = 0.01
+    assert _fewest_within_se(values, se, ks) == 3

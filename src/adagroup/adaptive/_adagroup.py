@@ -574,7 +574,9 @@ class AdaGroup:
         stability = np.zeros(n)
         coassign = np.zeros((n, n))
         labels = np.concatenate([self._state.labels, np.full(n - n_old, -1)]).astype(np.intp)
+        affinity = None
         if n_old and hasattr(self, "stability_") and len(self.stability_) == n_old:
+            affinity = self.affinity_
             # A task that met few of its group is not settled, however stable it looks: the
             # pairs it never met are all the draws can vary, and they rarely outweigh one strong
             # pair.
@@ -595,6 +597,7 @@ class AdaGroup:
                 {s for s in taken if max(s) < n_old},
                 rng,
                 confidence=float(self.confidence),
+                affinity=affinity,
             )
         plan += uniform_subsets(list(range(n)), size, count - len(plan), taken | set(plan), rng)
         return plan

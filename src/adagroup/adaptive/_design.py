@@ -113,13 +113,18 @@ def targeted_subsets(
     rng: np.random.Generator,
     *,
     confidence: float,
+    affinity: np.ndarray | None = None,
 ) -> list[Subset]:
     """Runs that test unstable tasks against the groups they might belong to.
 
     Tasks whose stability is below ``confidence`` are taken least stable first.
-    A task's candidate groups are its own and every other group that shares
-    it in at least 10 % of the posterior draws, or that it has met in
-    fewer than two runs, most plausible first. Each pass over the tasks trains
+    A task's candidate groups are its own, every other group that shares
+    it in at least 10 % of the posterior draws or that it has met in
+    fewer than two runs, and (given ``affinity``) the other group it is
+    closest to on average, most plausible first. The closest group is tested
+    even when the draws agree: a true group split in two is only merged again
+    once its halves are trained together, and the draws cannot propose what the
+    runs never measured. Each pass over the tasks trains
     every task once with ``size - 1`` members of its next candidate group (those
     it has met least first), until ``count`` subsets are planned.
     """
@@ -135,7 +140,14 @@ def targeted_subsets(
         others = [m[m != x] for m in members]
         mass = np.array([coassignment[x, m].mean() if m.size else 0.0 for m in others])
         runs_with = np.array([met[x, m].sum() if m.size else np.inf for m in others])
-        plausible = [c for c in range(k) if mass[c] >= 0.1 or runs_with[c] < 2]
+        near = -1
+        if affinity is not None and k > 1:
+            pull = np.array(
+                [affinity[x, m].mean() if m.size and c != labels[x] else -np.inf
+                 for c, m in enumerate(others)]
+            )  # fmt: skip
+            near = int(np.argmax(pull))
+        plausible = [c for c in range(k) if mass[c] >= 0.1 or runs_with[c] < 2 or c == near]
         plausible.sort(key=lambda c: (-mass[c], runs_with[c]))
         plans.append([x, *plausible])
     out: list[Subset] = []

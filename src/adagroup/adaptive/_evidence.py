@@ -20,7 +20,13 @@ NORMALIZERS = ("standardize", "relative")
 ESTIMATORS = ("surrogate", "mean")
 #: Least prior precision, in runs: below it, rows with fewer runs than partners are fitted
 #: to their noise when the noise is small.
-_RIDGE_FLOOR = 1.0
+_RIDGE_FLOOR = 0.01
+#: Largest prior precision, in runs.
+_RIDGE_CEIL = 20.0
+#: Empirical-Bayes rounds at most, and the relative change of every prior precision below
+#: which the fixed point counts as reached.
+_EB_MAX_ITER = 30
+_EB_RTOL = 0.01
 
 
 class RunTable:
@@ -147,6 +153,9 @@ class PairPosterior:
         Noise standard deviation of every target, pooled with the others'.
     tau : float
         The prior's standard deviation of a partner effect.
+    ridge : ndarray of shape (n_tasks,)
+        Prior precision of every target's partner effects, in runs
+        (``sigma**2 / tau**2`` at the empirical-Bayes fixed point, clipped).
     """
 
     def __init__(self, table: RunTable, *, estimator: str = "surrogate") -> None:
@@ -161,22 +170,38 @@ class PairPosterior:
         rows = np.nonzero(table.valid)[0]
         self._Y[rows, table.idx[table.valid]] = table.y[table.valid]
         self._table = table
-        # Pass 1 with a prior worth one run gives the noise and the effects; pass 2 uses the
-        # prior they imply, per target: precision sigma_i^2 / tau^2.
-        self._fit(np.ones(self.n))
+        # Empirical Bayes by EM: alternate the fit (effects and noise given the prior) with
+        # the prior's spread, tau^2 = mean over measured pairs of E[theta^2] (posterior mean
+        # squared plus posterior variance). One round from a prior worth one run left that
+        # prior's shrinkage in the estimates: at a true noise of 0.12 (standardised) the noise
+        # read 0.4, every once-measured pair was halved and true groups split along the pairs
+        # the design happened to measure less often. Without the posterior variance the
+        # rounds collapse tau to 0 on real training.
         met = table.met()
         np.fill_diagonal(met, 0.0)
-        solid = met >= 2
-        tau2 = float(np.mean(self.theta[solid] ** 2)) if solid.any() else 1.0
-        self.tau = float(np.sqrt(max(tau2, 1e-6)))
-        self._fit(np.clip(self.sigma**2 / self.tau**2, _RIDGE_FLOOR, 20.0))
+        measured = met >= 1
+        ridge = np.ones(self.n)
+        for _ in range(_EB_MAX_ITER):
+            self._fit(ridge)
+            if not measured.any():
+                self.tau = 1.0
+                break
+            second = self.theta**2 + self.sigma[:, None] ** 2 * self._var
+            self.tau = float(np.sqrt(max(float(np.mean(second[measured])), 1e-12)))
+            updated = np.clip(self.sigma**2 / self.tau**2, _RIDGE_FLOOR, _RIDGE_CEIL)
+            done = bool(np.all(np.abs(np.log(updated / ridge)) < _EB_RTOL))
+            ridge = updated
+            if done:
+                break
+        self.ridge = ridge
+        self._fit(ridge)
 
     def _fit(self, ridge: np.ndarray) -> None:
         n = self.n
         table = self._table
         self.theta = np.zeros((n, n))
-        # Per target: the Cholesky factor of the posterior precision (surrogate), or the
-        # posterior variance per partner up to sigma^2 (mean).
+        # Per target: the Cholesky factor of the posterior precision (surrogate only), and the
+        # posterior variance of every partner effect up to sigma^2.
         self._chol: list[np.ndarray | None] = [None] * n
         self._var = 1.0 / ridge[:, None] * np.ones((n, n))
         rss = np.zeros(n)
@@ -203,6 +228,8 @@ class PairPosterior:
                 L = np.linalg.cholesky(A)
                 self.theta[i] = _chol_solve(L, Xc.T @ yc)
                 self._chol[i] = L
+                # diag(A^-1): squared column norms of L^-1.
+                self._var[i] = np.sum(_back(L.T, np.eye(n)) ** 2, axis=0)
                 resid = yc - Xc @ self.theta[i]
                 used = float(np.trace(Xc @ _chol_solve(L, Xc.T))) + 1.0
             self.theta[i, i] = 0.0

@@ -68,23 +68,32 @@ def choose_k_by_draws(
     group gains only noise, so it never clears the bar; merging two true groups
     loses more than the noise, so it does not either.
 
+    Each draw applies the same rule to its own values: the smallest ``k`` within
+    one standard error of *that draw's* best ``k``, the standard error being that
+    of the paired difference between the two (never zero, unlike the difference
+    of a ``k`` with itself).
+
     Returns
     -------
     k : int
     per_draw : ndarray of int of shape (n_draws,)
-        The same rule applied to each draw alone (its own best ``k``, the same
-        standard errors), so that the draws carry the uncertainty about ``k``.
+        The same rule applied to each draw alone (its own best ``k``, the
+        standard errors of the paired differences to it), so that the draws
+        carry the uncertainty about ``k``.
     """
     ks = sorted(point)
     D = np.array([[measured_density(S, measured, point[k]) for k in ks] for S in draws])
-    best = int(np.argmax(D.mean(axis=0)))
-    diff = D - D[:, [best]]
-    se = diff.std(axis=0)
-    chosen = next(k for j, k in enumerate(ks) if diff[:, j].mean() >= -se[j] - 1e-12)
-    own = D - D.max(axis=1, keepdims=True)
-    ok = own >= -se[None, :] - 1e-12
-    per_draw = np.array([ks[int(np.argmax(row))] for row in ok])
-    return chosen, per_draw
+    # se[a, b]: spread over the draws of the paired difference between k = ks[a] and ks[b].
+    se = (D[:, :, None] - D[:, None, :]).std(axis=0)
+    return _fewest_within_se(D.mean(axis=0), se, ks), np.array(
+        [_fewest_within_se(row, se, ks) for row in D]
+    )
+
+
+def _fewest_within_se(values: np.ndarray, se: np.ndarray, ks: list[int]) -> int:
+    """The smallest ``k`` whose value is within one standard error of the best value."""
+    best = int(np.argmax(values))
+    return next(k for j, k in enumerate(ks) if values[j] >= values[best] - se[j, best] - 1e-12)
 
 
 def draw_groupings(
