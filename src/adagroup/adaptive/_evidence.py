@@ -135,8 +135,8 @@ class PairPosterior:
     effect of each partner from the others trained with it;
     ``estimator="mean"`` is the paper's Eq. 6 on centred scores (the mean of
     ``y_i`` over the runs holding ``i`` and ``j``), shrunk the same way. The
-    prior's spread ``tau`` is estimated from the data (empirical Bayes: the
-    spread of the effects of pairs that met at least twice), so pairs never
+    prior's spread ``tau`` and the noise are estimated from the data
+    (empirical Bayes, by EM over the pairs that met), so pairs never
     trained together are drawn as widely as real effects vary: a grouping
     that rests on them comes out uncertain rather than confidently split.
 
