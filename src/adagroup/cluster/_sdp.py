@@ -19,7 +19,7 @@ from ._exhaustive import _HARD_MAX_TASKS, _SubsetProgramme
 from ._linalg import DENSE_MAX_N, top_eigh
 from ._objective import density_objective
 from ._rounding import round_factor
-from ._sdp_solver import CentredOperator, solve_admm, solve_factor
+from ._sdp_solver import CentredOperator, feasible_value, solve_admm, solve_factor
 from ._threads import blas_threads_for
 from ._validation import (
     check_affinity,
@@ -37,6 +37,10 @@ _SOLVERS = ("auto", "factor", "admm")
 #: Up to this many tasks exact search runs first: it takes about 1 ms, no more than the
 #: spectral grouping and its certificate (measured on planted matrices, k = 2..4).
 _EXACT_FIRST_MAX_N = 11
+#: Default ``bound_tol``: when the grouping cannot be proven optimal, the solvers stop once
+#: the bound is proven within this (relative) of the SDP optimum. cvxpy + SCS, the
+#: reference, is itself accurate to about 1e-4 at its default settings.
+_BOUND_TOL = 2e-5
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,15 @@ def _check_solver_params(solver: Any, tol: Any, max_iter: Any, n_init: Any, call
             raise ValueError(
                 f"The {name!r} parameter of {caller} must be an int >= 1. Got {value!r} instead."
             )
+
+
+def _check_bound_tol(value: Any, caller: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(
+            f"The 'bound_tol' parameter of {caller} must be a float in [0, 1) (0: run the "
+            f"solvers to tol). Got {value!r} instead."
+        )
+    return float(value)
 
 
 def _check_exact_max_tasks(value: Any, caller: str) -> int:
@@ -186,9 +199,10 @@ class _Search:
         init_labels: np.ndarray | None,
         tol: float,
         n_init: int,
+        bound_tol: float = 0.0,
     ) -> None:
         self.S, self.op, self.k, self.rng = S, op, k, rng
-        self.tol, self.n_init = tol, n_init
+        self.tol, self.n_init, self.bound_tol = tol, n_init, bound_tol
         self.init_labels = init_labels
         # A warm start with another number of groups is no rounding candidate.
         self.warm: list[np.ndarray] = []
@@ -199,6 +213,7 @@ class _Search:
         self.value = math.nan  # centred objective of labels
         self.bound = math.inf  # centred upper bound
         self.sdp_value = math.nan  # centred estimate of the SDP optimum
+        self.sdp_lower = -math.inf  # centred value of a feasible SDP point (ADMM)
         self.cert: PartitionCertificate | None = None
         self.converged = True
         self.certificate = "rigorous" if op.n <= DENSE_MAX_N else "lanczos"
@@ -211,6 +226,19 @@ class _Search:
     @property
     def closed(self) -> bool:
         return self.bound - self.value <= self.tol * max(abs(self.bound), abs(self.value), 1e-12)
+
+    @property
+    def near_sdp(self) -> bool:
+        """The bound is within ``bound_tol`` of the SDP optimum, proven by a feasible value.
+
+        The grouping and the repaired ADMM iterates are feasible points, so the
+        optimum lies between the larger ``L`` of their values and the bound.
+        The tolerance is relative to ``max(|L|, |L - 1'S1/n|)`` (``L`` in the
+        units of ``S``), the scale of the SDP value the user sees.
+        """
+        lower = max(self.value, self.sdp_lower)
+        scale = max(abs(self.op.base / self.op.sigma + lower), abs(lower))
+        return self.bound - lower <= self.bound_tol * scale
 
     def _score(self, labels: np.ndarray) -> tuple[float, float]:
         # The same grouping is scored several times; each score reads all of S.
@@ -227,6 +255,15 @@ class _Search:
             Y, self.S, self.k, self.rng, n_init=self.n_init, extra=prev + self.warm
         )
         self.objective, self.value = self._score(self.labels)
+
+    def _reround(self, Y: np.ndarray) -> None:
+        """Round ``Y``; certify the grouping again only when it changed."""
+        first, previous = self.labels, self.value
+        self._round(Y)
+        if self.value > previous + 1e-15 * max(1.0, abs(previous)) or not np.array_equal(
+            self.labels, first
+        ):
+            self._certify()
 
     def _certify(self) -> None:
         """Bound from the dual point complementary to the grouping; keep the better bound."""
@@ -292,7 +329,6 @@ class _Search:
     def factor_solve(self, max_iter: int) -> None:
         """Phase 2: the nonnegative low-rank factor solver from the grouping, then re-round."""
         assert self.cert is not None and self.labels is not None
-        first = self.labels
         fac = solve_factor(
             self.op,
             self.k,
@@ -308,12 +344,7 @@ class _Search:
         self._check_finite(fac.U, "factor", "solver='admm' for n <= 600")
         self.info["factor_value"] = self.op.base + self.op.sigma * fac.value
         self.info["factor_infeasibility"] = fac.infeasibility
-        previous = self.value
-        self._round(fac.U)
-        if self.value > previous + 1e-15 * max(1.0, abs(previous)) or not np.array_equal(
-            self.labels, first
-        ):
-            self._certify()
+        self._reround(fac.U)
         self.sdp_value = max(fac.value, self.value)
         self.converged = fac.converged
         self.factor_U = fac.U
@@ -325,23 +356,18 @@ class _Search:
         """ADMM may stop once its dual bound meets the grouping or a feasible SDP point.
 
         The bound is valid for any ``Lam >= 0``; the lower end is the value of
-        ``X`` (affine, psd) moved toward the strictly positive centre of the
-        feasible set just far enough to be nonnegative, so ``bound - lower``
-        is a rigorous gap on the SDP optimum: stopping on it loses nothing
-        that more iterations could give the bound.
+        a feasible point repaired from ``X`` (:func:`feasible_value`), so
+        ``bound - lower`` is a rigorous gap on the SDP optimum: stopping on it
+        loses nothing that more iterations could give the bound beyond it.
         """
         bound = bound_from_dual(self.op, self.k, lam_dense=Lam)
         self.bound = min(self.bound, bound)
         if self.closed:
             return True
-        n, k = self.op.n, self.k
-        # The centre 11'/n + (k-1)/(n-1) (I - 11'/n) has every entry > 0 for k < n.
-        off = (n - k) / (n * (n - 1.0))
-        neg = X < 0.0
-        t = float(np.max(-X[neg] / (off - X[neg]))) if np.any(neg) else 0.0
-        A = self.op.dense()
-        lower = (1.0 - t) * float(np.vdot(A, X)) + t * (k - 1.0) / (n - 1.0) * float(np.trace(A))
-        self.sdp_lower = max(getattr(self, "sdp_lower", -math.inf), lower)
+        lower = feasible_value(self.op.dense(), X, self.k)
+        self.sdp_lower = max(self.sdp_lower, lower)
+        if self.near_sdp:
+            return True
         return bound - self.sdp_lower <= 10 * self.tol * max(1.0, abs(bound))
 
     def convex_fallback(self, max_iter: int, X0: np.ndarray | None) -> None:
@@ -360,13 +386,17 @@ class _Search:
         self._check_finite(adm.X, "admm", "solver='factor'")
         r = min(self.op.n, 2 * self.k)
         w, V = top_eigh(adm.X, r)
-        self._round(V * np.sqrt(np.maximum(w, 0.0)))
-        ub_dual = bound_from_dual(self.op, self.k, lam_dense=adm.Lam)
+        if self.labels is None:
+            self._round(V * np.sqrt(np.maximum(w, 0.0)))
+            self._certify()
+        else:
+            self._reround(V * np.sqrt(np.maximum(w, 0.0)))
+        # The stop rule bounded the last multiplier already; only a run to max_iter did not.
+        ub_dual = self.bound if adm.stopped else bound_from_dual(self.op, self.k, lam_dense=adm.Lam)
         self.bound = min(self.bound, ub_dual)
-        self._certify()
         self.sdp_value = adm.value
-        self.converged = adm.converged and (ub_dual - adm.value) <= 10 * self.tol * max(
-            1.0, abs(ub_dual)
+        self.converged = adm.converged and (
+            self.near_sdp or ub_dual - adm.value <= 10 * self.tol * max(1.0, abs(ub_dual))
         )
         if self.closed:
             self.converged = True
@@ -425,6 +455,7 @@ def _solve(
     solver: str,
     n_init: int,
     exact_max_tasks: int = 0,
+    bound_tol: float = 0.0,
     solve_exact: ExactSolver | None = None,
     screen: bool = False,
     eig: tuple[np.ndarray, np.ndarray] | None = None,
@@ -462,7 +493,9 @@ def _solve(
             info={"reason": "every feasible point has the same value", "certificate": "exact"},
         )
     assert op is not None
-    search = _Search(S, op, k, rng, init_labels=init_labels, tol=tol, n_init=n_init)
+    search = _Search(
+        S, op, k, rng, init_labels=init_labels, tol=tol, n_init=n_init, bound_tol=bound_tol
+    )
     if solver == "admm":
         if n > DENSE_MAX_N:
             raise SolverError(
@@ -489,8 +522,11 @@ def _solve(
     if exact:
         search.exact_search(solve_exact)
         return search.result(start)
+    # The bound within bound_tol of the SDP optimum: no solver can make it much lower.
+    if search.near_sdp:
+        return search.result(start)
     search.factor_solve(max_iter)
-    if not search.closed and solver == "auto" and n <= DENSE_MAX_N:
+    if not search.closed and not search.near_sdp and solver == "auto" and n <= DENSE_MAX_N:
         # (Warm-starting ADMM's multiplier from the partition's dual was
         # measured to slow it down by 40x; only the primal is passed.)
         search.convex_fallback(max_iter, search.factor_U @ search.factor_U.T)
@@ -517,6 +553,7 @@ def sdp_clustering(
     solver: str = "auto",
     n_init: int = 8,
     exact_max_tasks: int = 16,
+    bound_tol: float = _BOUND_TOL,
 ) -> SDPResult:
     """Group tasks by the Peng-Wei SDP relaxation, with a certificate of optimality.
 
@@ -553,6 +590,13 @@ def sdp_clustering(
         and ``info["certificate"]`` is ``"exact"``. It costs ``3**n_tasks``
         steps (measured: n = 12, 5 ms; 14, 40 ms; 16, 0.3-0.4 s, where the SDP
         path takes about 0.1 s); ``0`` turns it off.
+    bound_tol : float, default=2e-5
+        When the grouping is not proven optimal (the relaxation is not tight),
+        the solvers stop as soon as ``upper_bound`` is proven within
+        ``bound_tol * max(|L|, |L - 1'S1/n|)`` of the SDP optimum, ``L`` the
+        value of a feasible point of the SDP (the grouping or a repaired iterate): the bound is then as good as any SDP
+        solver's, up to that tolerance, and further iterations could not lower
+        it below the SDP optimum. ``0``: run the solvers to ``tol``.
 
     Returns
     -------
@@ -588,6 +632,7 @@ def sdp_clustering(
     k = int(check_n_clusters(n_clusters, n, caller=caller))
     _check_solver_params(solver, tol, max_iter, n_init, caller)
     exact_max_tasks = _check_exact_max_tasks(exact_max_tasks, caller)
+    bound_tol = _check_bound_tol(bound_tol, caller)
     rng = check_random_state(random_state)
     lab = None if init_labels is None else check_labels(init_labels, n, param="init_labels")
     with blas_threads_for(n):
@@ -601,6 +646,7 @@ def sdp_clustering(
             solver=solver,
             n_init=int(n_init),
             exact_max_tasks=exact_max_tasks,
+            bound_tol=bound_tol,
         )
     result = _rescale(result, scale, caller)
     if result.status != "optimal":
@@ -662,6 +708,10 @@ class SDPClustering(BaseTaskClustering):
         Exact search settles groupings whose bound does not close for
         ``n_tasks <= exact_max_tasks`` (see :func:`sdp_clustering`); ``0``
         turns it off. With ``n_clusters="auto"`` one search serves every ``k``.
+    bound_tol : float, default=2e-5
+        When the grouping is not proven optimal, the solvers stop once the bound
+        is proven this close (relative) to the SDP optimum (see
+        :func:`sdp_clustering`); ``0`` runs them to ``tol``.
     random_state : None, int or numpy Generator, default=None
         Seed of the starting factor and the rounding.
     verbose : bool, default=False
@@ -766,6 +816,7 @@ class SDPClustering(BaseTaskClustering):
         max_iter: int = 3000,
         n_init: int = 8,
         exact_max_tasks: int = 16,
+        bound_tol: float = _BOUND_TOL,
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -776,6 +827,7 @@ class SDPClustering(BaseTaskClustering):
         self.max_iter = max_iter
         self.n_init = n_init
         self.exact_max_tasks = exact_max_tasks
+        self.bound_tol = bound_tol
         self.random_state = random_state
         self.verbose = verbose
 
@@ -844,6 +896,7 @@ class SDPClustering(BaseTaskClustering):
         caller = type(self).__name__
         _check_solver_params(self.solver, self.tol, self.max_iter, self.n_init, caller)
         exact_max_tasks = _check_exact_max_tasks(self.exact_max_tasks, caller)
+        bound_tol = _check_bound_tol(self.bound_tol, caller)
         init = warm.get("init_labels")
         lab = None
         if init is not None:
@@ -860,6 +913,7 @@ class SDPClustering(BaseTaskClustering):
             solver=self.solver,
             n_init=int(self.n_init),
             exact_max_tasks=exact_max_tasks,
+            bound_tol=bound_tol,
             solve_exact=lambda kk: self._solve_exact(S, kk),
             screen=screen,
             eig=eig,
