@@ -19,7 +19,7 @@ from ._exhaustive import _HARD_MAX_TASKS, _SubsetProgramme
 from ._linalg import DENSE_MAX_N, top_eigh
 from ._objective import density_objective
 from ._rounding import round_factor
-from ._sdp_solver import CentredOperator, feasible_value, solve_admm, solve_factor
+from ._sdp_solver import CentredOperator, feasible_point, solve_admm, solve_factor
 from ._threads import blas_threads_for
 from ._validation import (
     check_affinity,
@@ -356,7 +356,7 @@ class _Search:
         """ADMM may stop once its dual bound meets the grouping or a feasible SDP point.
 
         The bound is valid for any ``Lam >= 0``; the lower end is the value of
-        a feasible point repaired from ``X`` (:func:`feasible_value`), so
+        a feasible point repaired from ``X`` (:func:`feasible_point`), so
         ``bound - lower`` is a rigorous gap on the SDP optimum: stopping on it
         loses nothing that more iterations could give the bound beyond it.
         """
@@ -364,7 +364,7 @@ class _Search:
         self.bound = min(self.bound, bound)
         if self.closed:
             return True
-        lower = feasible_value(self.op.dense(), X, self.k)
+        lower = feasible_point(self.op.dense(), X, self.k)[0]
         self.sdp_lower = max(self.sdp_lower, lower)
         if self.near_sdp:
             return True
