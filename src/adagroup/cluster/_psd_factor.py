@@ -29,13 +29,13 @@ import numpy as np
 
 __all__ = ["PsdFactorResult", "psd_factor_rank", "solve_psd_factor"]
 
-#: Penalty (``A`` has unit Frobenius norm, the entries of X are ~1/n) and L-BFGS steps per
-#: multiplier update. (32, 30) took the fewest products on Gaussian matrices at
-#: n = 100-500 among rho in {16, 32, 64} x steps in {30, 60} (measured).
+#: Penalty (``A`` has unit Frobenius norm, the entries of X are ~1/n), L-BFGS steps per
+#: multiplier update and L-BFGS memory. (32, 25, 5) was the fastest on the non-tight
+#: benchmark matrices (Fig. 2, noisy planted, Gaussian; n = 100-500) among rho in
+#: {16, 24, 32, 48, 64}, steps in {20, 25, 30, 40, 60} and memory in {5, 10} (measured).
 _RHO = 32.0
-_INNER = 30
-#: L-BFGS memory.
-_MEMORY = 10
+_INNER = 25
+_MEMORY = 5
 
 
 def psd_factor_rank(n: int, k: int) -> int:
