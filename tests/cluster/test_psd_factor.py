@@ -86,3 +86,19 @@ def test_non_tight_gaussian_goes_through_the_low_rank_phase_and_stays_valid():
     assert "admm" not in res.solver and res.info["psd_evaluations"] > 0
     assert res.upper_bound >= ref - 1e-6 * abs(ref)
     assert res.upper_bound - ref <= 2e-5 * max(abs(ref), abs(ref - S.sum() / n)) + 1e-6 * abs(ref)
+
+
+def test_admm_takes_over_when_the_low_rank_phase_fails(monkeypatch):
+    import adagroup.cluster._sdp as sdp_module
+
+    def collapse(*args, **kwargs):
+        raise FloatingPointError("the factor collapsed to zero")
+
+    monkeypatch.setattr(sdp_module, "solve_psd_factor", collapse)
+    n, k = 30, 3
+    S, _ = _instance(n, 7)
+    ref = cvxpy_sdp(S, k)
+    res = sdp_clustering(S, k, random_state=0)
+    assert res.solver == "factor+psd+admm" and res.status == "optimal"
+    assert res.upper_bound >= ref - 1e-6 * abs(ref)
+    assert res.upper_bound - ref <= 2e-5 * max(abs(ref), abs(ref - S.sum() / n)) + 1e-6 * abs(ref)

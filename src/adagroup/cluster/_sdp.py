@@ -76,12 +76,14 @@ class SDPResult:
         True when ``gap <= tol * scale``, the scale ignoring the constant part
         ``1'S1/n`` of the objective: no partition has a larger ``F``.
     n_iter : int
-        Products with the affinity matrix (factor) or ADMM iterations.
+        Products with the affinity matrix (factor), evaluations of the
+        low-rank phase (psd) and ADMM iterations, added up.
     status : str
         ``"optimal"`` or ``"optimal_inaccurate"``.
     solver : str
         The phases that ran, joined by ``+``: ``"factor"`` (the spectral
-        grouping and its certificate, then the factor solver if needed),
+        grouping and its certificate, then for ``n_tasks > 600`` the factor
+        solver if needed), ``"psd"`` (the low-rank phase, ``n_tasks <= 600``),
         ``"admm"``, ``"exact"``; ``"none"`` for trivial cases.
     seconds : float
         Wall time.
@@ -402,13 +404,20 @@ class _Search:
         """
         n, k = self.op.n, self.k
         V0 = self.rng.standard_normal((n, psd_factor_rank(n, k)))
-        psd = solve_psd_factor(
-            self.op.dense(), k, V0, stop=self._dual_stop, max_outer=_PSD_MAX_OUTER
-        )
         self.used.append("psd")
+        self.psd_X = None
+        try:
+            psd = solve_psd_factor(
+                self.op.dense(), k, V0, stop=self._dual_stop, max_outer=_PSD_MAX_OUTER
+            )
+        except FloatingPointError:  # the factor collapsed: ADMM takes over from the centre
+            self.converged = False
+            return
         self.n_iter += psd.n_evals
         self.info["psd_evaluations"] = psd.n_evals
-        self._check_finite(psd.V, "psd", "solver='admm'")
+        if not np.all(np.isfinite(psd.V)):
+            self.converged = False
+            return
         self._reround(psd.V)
         self.sdp_value = float(np.vdot(psd.V, self.op.matmat(psd.V)))
         self.psd_X = psd.V @ psd.V.T + 1.0 / n
@@ -514,8 +523,9 @@ def _solve(
     ``n <= exact_max_tasks``); (1) a grouping from the top eigenvectors and its
     dual certificate, which closes when the relaxation is tight; if not, (2)
     exact search for ``n <= exact_max_tasks`` (solver ``"auto"``), else the
-    factor solver; (3) convex ADMM for ``n <= 600`` when the bound still does
-    not close; (4) the result in the units of ``S``.
+    bound-within-``bound_tol`` check, then the factor solver (``n > 600`` or
+    solver ``"factor"``) or (3) the low-rank phase and, if it does not
+    converge, convex ADMM (``n <= 600``); (4) the result in the units of ``S``.
 
     ``screen`` (a candidate of the automatic k): the grouping only, from the
     eigenpairs ``eig`` when given, with exact search where it applies; its
@@ -634,7 +644,9 @@ def sdp_clustering(
     solver : {"auto", "factor", "admm"}, default="auto"
         ``"factor"``: nonnegative low-rank augmented Lagrangian (fast, scales
         to ``n = 10^4``). ``"admm"``: convex ADMM (``n <= 600``). ``"auto"``:
-        factor, then ADMM when the certificate does not close and ``n <= 600``.
+        for ``n <= 600``, when the certificate of the spectral grouping does
+        not close, a low-rank augmented Lagrangian without sign constraint
+        (then ADMM if it does not converge); above, the factor solver.
     n_init : int, default=8
         k-means restarts in the rounding.
     exact_max_tasks : int, default=16
@@ -807,12 +819,16 @@ class SDPClustering(BaseTaskClustering):
     centred matrix ``J S J`` (``J = I - 11'/n``), which changes every feasible
     value by the same constant ``1'S1/n``. A grouping is tried first (the warm
     start, or k-means on the top ``k - 1`` eigenvectors, improved by single-task
-    moves); when its certificate closes, no SDP iterate is needed. Otherwise
-    the factor solver starts from it (multipliers from complementary
-    slackness), its rows are clustered again, and when the bound still does not
-    close and ``n <= 600``, a convex ADMM gives the SDP optimum and its dual
-    (it stops once that dual's bound closes with the grouping or with a
-    feasible point of the SDP). For ``n_tasks <= exact_max_tasks`` exact
+    moves); when its certificate closes, no SDP iterate is needed. Otherwise,
+    for ``n > 600``, the factor solver starts from it (multipliers from
+    complementary slackness) and its rows are clustered again. For
+    ``n <= 600`` the nonnegative factor can stop short of the SDP optimum on
+    non-tight matrices, so ``X = 11'/n + V V'`` (``V`` of about ``sqrt(2n)``
+    columns, no sign constraint) gets an augmented Lagrangian on ``X >= 0``
+    solved by L-BFGS [5]_, whose multiplier is a dual point; convex ADMM
+    follows only if it does not converge. Both stop once the dual bound
+    closes with the grouping, or is proven within ``bound_tol`` of the SDP
+    optimum by a feasible point of the SDP. For ``n_tasks <= exact_max_tasks`` exact
     search replaces the solvers when the first bound does not close (and runs
     first for ``n_tasks <= 11``, where it takes about a millisecond), so small
     problems always end proven optimal (``certificate_ == "exact"``).
@@ -847,6 +863,8 @@ class SDPClustering(BaseTaskClustering):
        ICLR 2024.
     .. [4] The AdaGroup paper: adaptive task grouping from sampled training runs
        (task affinity, SDP clustering, Procedure 2).
+    .. [5] B. Kulis, A. C. Surendran and J. C. Platt, "Fast low-rank
+       semidefinite programming for embedding and clustering", AISTATS 2007.
 
     Examples
     --------
