@@ -9,7 +9,7 @@ Kulis, Surendran & Platt, 2007), and ``V = c J W / ||J W||`` makes the inner
 problem unconstrained in ``W``, solved by L-BFGS (its curvature pairs kept
 across multiplier updates). One evaluation costs two ``n x n x p`` products and
 a few passes over ``n x n`` arrays, against a dense eigendecomposition per ADMM
-step: on Gaussian matrices (never tight) it reached the same bound 3-6x sooner
+step: on Gaussian matrices (never tight) it reached the same bound 4-6x sooner
 than ADMM (measured at n = 100-500).
 
 Unlike :func:`~adagroup.cluster._sdp_solver.solve_factor` (``V >= 0``, a
