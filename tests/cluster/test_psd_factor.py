@@ -102,3 +102,14 @@ def test_admm_takes_over_when_the_low_rank_phase_fails(monkeypatch):
     assert res.solver == "factor+psd+admm" and res.status == "optimal"
     assert res.upper_bound >= ref - 1e-6 * abs(ref)
     assert res.upper_bound - ref <= 2e-5 * max(abs(ref), abs(ref - S.sum() / n)) + 1e-6 * abs(ref)
+
+
+@pytest.mark.parametrize("k", [5, 8])
+def test_enough_columns_for_larger_k(k):
+    # Solutions of Gaussian matrices have rank ~0.45 (k - 1) sqrt(2 n); with sqrt(2 n) + k
+    # columns the phase stalled and ADMM had to finish (n = 80, k = 5: 0.48 s against 0.07 s).
+    n = 80
+    S, _ = _instance(n, 11)
+    assert psd_factor_rank(n, k) >= 0.5 * (k - 1) * np.sqrt(2 * n)
+    res = sdp_clustering(S, k, random_state=0)
+    assert res.solver == "factor+psd" and res.status == "optimal"
