@@ -431,10 +431,12 @@ class _Search:
     def psd_factor(self, max_iter: int) -> None:
         """Phase 3 (n <= 600): the low-rank augmented Lagrangian; its multiplier is a dual point.
 
-        ``X = 11'/n + V V'`` with ``V`` of about ``sqrt(2 n)`` columns and no
-        sign constraint reaches the SDP optimum where the nonnegative factor
-        cannot; it stops on the same rule as ADMM (the bound closes with the
-        grouping, or is proven within ``bound_tol`` of the SDP optimum).
+        ``X = 11'/n + V V'`` with ``V`` of ``max(1, (k-1)/2) sqrt(2 n) + k``
+        columns (:func:`psd_factor_rank`) and no sign constraint reaches the
+        SDP optimum where the nonnegative factor cannot; it stops on the same
+        rule as ADMM (the bound closes with the grouping, or is proven within
+        ``bound_tol`` of the SDP optimum), and hands over to ADMM when it
+        stalls (:meth:`_psd_stall`) or runs out of evaluations.
         """
         n, k = self.op.n, self.k
         V0 = self.rng.standard_normal((n, psd_factor_rank(n, k)))
@@ -696,13 +698,13 @@ def sdp_clustering(
         steps (measured: n = 12, 5 ms; 14, 40 ms; 16, 0.3-0.4 s, where the SDP
         path takes about 0.1 s); ``0`` turns it off.
     bound_tol : float, default=2e-5
-        When the grouping is not proven optimal (the relaxation is not tight),
-        the solvers stop as soon as ``upper_bound`` is proven within
-        ``bound_tol * max(|L|, |L - 1'S1/n|)`` of the SDP optimum, ``L`` the
-        value of a feasible point of the SDP (the grouping or a repaired
-        iterate): the bound is then as good as any SDP solver's, up to that
-        tolerance, as no iteration can take it below the SDP optimum. ``0``:
-        run the solvers to ``tol``.
+        Once a feasible point of the SDP (an iterate, repaired) has a value
+        ``L`` above the grouping's by more than ``tol`` (the relaxation is not
+        tight: no bound can prove the grouping optimal), the solvers stop as
+        soon as ``upper_bound - L <= bound_tol * max(|L|, |L - 1'S1/n|)``: the
+        bound is then within that of the SDP optimum, as good as any SDP
+        solver's, since no iteration can take it below the optimum. While the
+        relaxation may be tight they go on to ``tol``. ``0``: always to ``tol``.
 
     Returns
     -------
@@ -862,12 +864,14 @@ class SDPClustering(BaseTaskClustering):
     for ``n > 600``, the factor solver starts from it (multipliers from
     complementary slackness) and its rows are clustered again. For
     ``n <= 600`` the nonnegative factor can stop short of the SDP optimum on
-    non-tight matrices, so ``X = 11'/n + V V'`` (``V`` of about ``sqrt(2n)``
-    columns, no sign constraint) gets an augmented Lagrangian on ``X >= 0``
-    solved by L-BFGS [5]_, whose multiplier is a dual point; convex ADMM
-    follows only if it does not converge. Both stop once the dual bound
-    closes with the grouping, or is proven within ``bound_tol`` of the SDP
-    optimum by a feasible point of the SDP. For ``n_tasks <= exact_max_tasks`` exact
+    non-tight matrices, so ``X = 11'/n + V V'`` (``V`` of about
+    ``max(1, (k-1)/2) sqrt(2n) + k`` columns, no sign constraint) gets an
+    augmented Lagrangian on ``X >= 0`` solved by L-BFGS [5]_, whose multiplier
+    is a dual point; convex ADMM follows only if it stalls or does not
+    converge. Both stop once the dual bound closes with the grouping, or, when
+    a feasible point of the SDP beats the grouping by more than ``tol`` (the
+    relaxation is not tight), once the bound is proven within ``bound_tol`` of
+    the SDP optimum. For ``n_tasks <= exact_max_tasks`` exact
     search replaces the solvers when the first bound does not close (and runs
     first for ``n_tasks <= 11``, where it takes about a millisecond), so small
     problems always end proven optimal (``certificate_ == "exact"``).
