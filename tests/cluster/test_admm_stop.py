@@ -31,13 +31,13 @@ def test_early_stop_keeps_the_bound_at_the_sdp_optimum(seed):
     T = rng.standard_normal((24, 24))
     S = (T + T.T) / 2
     ref = cvxpy_sdp(S, 3)
-    res = sdp_clustering(T, 3, random_state=0, exact_max_tasks=0)
+    res = sdp_clustering(T, 3, random_state=0, exact_max_tasks=0, bound_tol=0.0)
     base = S.sum() / 24
-    assert "admm" in res.solver
+    assert "psd" in res.solver or "admm" in res.solver
     # The rigorous gap stop: the bound is the SDP optimum to the solver's accuracy.
     assert res.upper_bound >= ref - 1e-6 * abs(ref)
     assert res.upper_bound - ref <= 1e-4 * abs(ref - base)
-    assert res.info["admm_iterations"] < 3000
+    assert res.n_iter < 3000
 
 
 def test_simplex_shift_with_nan_is_a_solver_error_not_an_index_error():

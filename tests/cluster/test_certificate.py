@@ -150,3 +150,20 @@ def test_closed_form_z_sits_above_the_top_eigenvalue_with_margin():
     assert cert.z >= 1.05 * top
     assert cert.dual.block_minima().min() >= 0.0
     assert ub - fc <= 1e-9 * abs(fc)
+
+
+def test_sinkhorn_block_meets_consistent_sums_and_stops_on_impossible_ones():
+    from adagroup.cluster._certificate import _sinkhorn_block
+
+    rng = np.random.default_rng(0)
+    K = rng.random((7, 5)) + 0.1
+    rs, cs = rng.random(7) + 0.5, rng.random(5) + 0.5
+    cs *= rs.sum() / cs.sum()
+    out = _sinkhorn_block(K, rs, cs, 200)
+    np.testing.assert_allclose(out.sum(axis=1), rs, rtol=1e-11)
+    np.testing.assert_allclose(out.sum(axis=0), cs, rtol=1e-11)
+    # A zero row with a positive target can never be met: a finite, nonnegative block.
+    K[2] = 0.0
+    out = _sinkhorn_block(K, rs, cs, 200)
+    assert np.all(np.isfinite(out)) and out.min() >= 0.0
+    assert out[2].sum() == 0.0
