@@ -294,9 +294,8 @@ class _Search:
         """
         first, previous = self.labels, self.value
         self._round(Y)
-        changed = self.value > previous + 1e-15 * max(1.0, abs(previous)) or not np.array_equal(
-            self.labels, first
-        )
+        same = first is not None and self.labels is not None and np.array_equal(self.labels, first)
+        changed = self.value > previous + 1e-15 * max(1.0, abs(previous)) or not same
         if changed and not self.not_tight:
             self._certify()
 

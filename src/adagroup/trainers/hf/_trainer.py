@@ -20,6 +20,7 @@ import numpy as np
 
 from ..._validation import check_float, check_int
 from ...exceptions import TrainerError
+from .._torch import check_subset
 from ._encoding import _collate, _encode_example, _encode_prompt
 from ._metrics import _METRIC_FUNCS
 from ._tasks import HFTaskSpec, _load_splits, load_task_specs
@@ -441,24 +442,8 @@ class HFLoRATrainer:
     # ---------------------------------------------------------------- internals
 
     def _specs_for(self, subset: Sequence[str]) -> list[HFTaskSpec]:
-        if isinstance(subset, str):
-            raise TypeError(
-                "The 'subset' argument must be a sequence of task names, not a str. "
-                f"Got {subset!r}; use ({subset!r},)."
-            )
         by_name = {spec.name: spec for spec in self.tasks}
-        subset = list(subset)
-        unknown = [name for name in subset if name not in by_name]
-        if unknown:
-            raise ValueError(
-                f"Unknown task name(s) {unknown} in subset. Configured tasks: "
-                f"{list(self.task_names)}."
-            )
-        if not subset or len(set(subset)) != len(subset):
-            raise ValueError(
-                f"The 'subset' argument must be a non-empty list of distinct task names. "
-                f"Got {subset!r} instead."
-            )
+        subset = check_subset(subset, list(by_name), caller=type(self).__name__)
         return [by_name[name] for name in subset]
 
     def _resolve_device(self, torch: Any) -> Any:
