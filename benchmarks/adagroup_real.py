@@ -97,7 +97,9 @@ def adagroup_run(study, trainer, batch: int, budget: int, seed: int) -> AdaGroup
         return ada.run(trainer)
 
 
-def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
+def run_case(
+    shape: str, seed: int, spread: bool, out: Path, budgets=BUDGETS, design_seeds: int = 1
+) -> dict:
     groups, per = (int(x) for x in shape.split("x"))
     trainer = make_trainer(groups, per, seed, spread)
     names = list(trainer.task_names)
@@ -106,7 +108,6 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
     name = f"{shape}-s{seed}-{'spread' if spread else 'equal'}"
     storage = f"sqlite:///{out / (name + '.db')}"
     study = ag.Study(name, storage=storage, tasks=names, greater_is_better=False)
-    rng = np.random.default_rng(seed)
     rows = []
 
     def record(strategy, budget, n_runs, grouping, extra=None):
@@ -124,20 +125,23 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
             }
         )
 
-    # uniform: nested prefixes of one random order of all distinct triples
+    # uniform: nested prefixes of one random order of all distinct triples; a second design
+    # seed draws another order and another cover (the first is the data seed itself)
     import itertools
 
     triples = list(itertools.combinations(names, 3))
-    order = [triples[i] for i in rng.permutation(len(triples))]
-    cover = [tuple(names[i] for i in s) for s in cover_pairs(n, 3, random_state=seed)]
-    rest = [s for s in order if frozenset(s) not in {frozenset(c) for c in cover}]
-    for b in BUDGETS:
-        m = min(b * n, len(triples))
-        runs = train(study, trainer, order[:m])
-        record("uniform", b, len(runs), grouped(runs, names))
-        plan = (cover + rest)[:m]
-        runs = train(study, trainer, plan)
-        record("pair cover", b, len(runs), grouped(runs, names))
+    for d in range(design_seeds):
+        design = seed + 100 * d
+        order = [triples[i] for i in np.random.default_rng(design).permutation(len(triples))]
+        cover = [tuple(names[i] for i in s) for s in cover_pairs(n, 3, random_state=design)]
+        rest = [s for s in order if frozenset(s) not in {frozenset(c) for c in cover}]
+        for b in budgets:
+            m = min(b * n, len(triples))
+            runs = train(study, trainer, order[:m])
+            record("uniform", b, len(runs), grouped(runs, names))
+            plan = (cover + rest)[:m]
+            runs = train(study, trainer, plan)
+            record("pair cover", b, len(runs), grouped(runs, names))
     pairs = list(itertools.combinations(names, 2))
     runs = train(study, trainer, pairs)
     record("all pairs", len(pairs) / n, len(runs), grouped(runs, names))
@@ -146,7 +150,7 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
     for strategy, batch in (("adagroup", max(3, n // 3)), ("adagroup, one batch", n)):
         full = adagroup_run(study, trainer, batch, 8 * n, seed)
         summary[strategy] = full
-        for b in BUDGETS:
+        for b in budgets:
             # A user with a budget of B n runs sets budget=B n. Where the 8n trajectory stopped
             # by itself within B n runs, the budget never bound and the trajectory is the same.
             ada = full
@@ -181,15 +185,15 @@ def run_case(shape: str, seed: int, spread: bool, out: Path) -> dict:
     }
 
 
-def table(results: list[dict]) -> str:
+def table(results: list[dict], budgets=BUDGETS) -> str:
     strategies = ["adagroup", "adagroup, one batch", "uniform", "pair cover"]
     lines = [
-        "| strategy | " + " | ".join(f"{b}n" for b in BUDGETS) + " |",
-        "|---|" + "---|" * len(BUDGETS),
+        "| strategy | " + " | ".join(f"{b}n" for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
     ]
     for s in strategies:
         cells = []
-        for b in BUDGETS:
+        for b in budgets:
             rows = [
                 r
                 for res in results
@@ -217,7 +221,7 @@ def table(results: list[dict]) -> str:
     mean_b = np.mean([r["budget"] for r in rows])
     lines.append(
         f"| all pairs (≈{mean_b:.1f}n) | {hits}/{len(rows)} "
-        f"({np.mean([r['loss_ratio'] for r in rows]):.2f}) |" + " |" * (len(BUDGETS) - 1)
+        f"({np.mean([r['loss_ratio'] for r in rows]):.2f}) |" + " |" * (len(budgets) - 1)
     )
     return "\n".join(lines) + footer
 
@@ -233,6 +237,15 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="data seeds")
     p.add_argument("--scales", nargs="+", default=["equal", "spread"], choices=["equal", "spread"])
     p.add_argument("--out", default="bench-out/adagroup_real", help="studies and results.json")
+    p.add_argument(
+        "--budgets", nargs="+", type=int, default=list(BUDGETS), help="budgets, in runs per task"
+    )
+    p.add_argument(
+        "--design-seeds",
+        type=int,
+        default=1,
+        help="orders of uniform subsets and pair covers drawn per case (their luck varies)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     out = Path(args.out)
@@ -243,7 +256,9 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             for scale in args.scales:
                 t = time.perf_counter()
-                res = run_case(shape, seed, scale == "spread", out)
+                res = run_case(
+                    shape, seed, scale == "spread", out, args.budgets, args.design_seeds
+                )
                 results.append(res)
                 ada = [r for r in res["rows"] if r["strategy"] == "adagroup"]
                 print(
@@ -256,7 +271,7 @@ def main(argv=None) -> int:
                 (out / "results.json").write_text(json.dumps(results, indent=1))
     print()
     print("Cases recovered (mean downstream loss ÷ single-task) per budget of B·n runs:")
-    print(table(results))
+    print(table(results, args.budgets))
     print(f"\n{len(results)} cases in {time.perf_counter() - start:.0f} s")
     return 0
 
