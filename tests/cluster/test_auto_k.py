@@ -65,3 +65,34 @@ def test_sdp_auto_k_screens_candidates_and_solves_only_the_chosen_k(monkeypatch)
     for row in est.k_table_:
         # Candidates keep a valid bound (the spectral one when not certified).
         assert row["upper_bound"] >= row["objective"] - 1e-9 * abs(row["objective"])
+
+
+def test_sdp_auto_k_candidates_share_one_spectrum_and_few_restarts(monkeypatch):
+    # Every candidate used to decompose the same centred matrix again for its spectral bound
+    # (14 eigendecompositions at n = 300) and round with all 8 restarts.
+    from adagroup.cluster import SDPClustering, _certificate, _sdp
+    from adagroup.datasets import make_planted_affinity
+
+    decompositions = []
+    original_top = _certificate.top_eigh
+
+    def count_top(M, m, **kwargs):
+        decompositions.append(m)
+        return original_top(M, m, **kwargs)
+
+    restarts = []
+    original_search = _sdp._Search
+
+    def count_search(*args, **kwargs):
+        restarts.append(kwargs["n_init"])
+        return original_search(*args, **kwargs)
+
+    monkeypatch.setattr(_certificate, "top_eigh", count_top)
+    monkeypatch.setattr(_sdp, "_Search", count_search)
+    T, _ = make_planted_affinity([40, 40, 40], within_std=1.0, between_std=1.0, random_state=0)
+    est = SDPClustering(n_clusters="auto", random_state=0).fit(T)
+    assert est.n_clusters_ == 3
+    # One spectrum serves every candidate; the rest certify the chosen k.
+    assert decompositions.count(_certificate._TOP_CACHE_SIZE) == 1
+    assert len(decompositions) < len(est.k_table_)
+    assert restarts[: len(est.k_table_) - 1] == [_sdp._SCREEN_N_INIT] * (len(est.k_table_) - 1)

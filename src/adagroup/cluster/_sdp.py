@@ -559,6 +559,7 @@ def _solve(
     solve_exact: ExactSolver | None = None,
     screen: bool = False,
     eig: tuple[np.ndarray, np.ndarray] | None = None,
+    op: CentredOperator | None = None,
 ) -> SDPResult:
     """Group the tasks of ``S`` into ``k`` groups and certify the grouping.
 
@@ -572,11 +573,16 @@ def _solve(
 
     ``screen`` (a candidate of the automatic k): the grouping only, from the
     eigenpairs ``eig`` when given, with exact search where it applies; its
-    bound is the spectral one (``Lam = 0``), valid but loose.
+    bound is the spectral one (``Lam = 0``), valid but loose. ``op``: the
+    centred operator of ``S`` when the caller already has one (every candidate
+    of the automatic k shares one, and with it the eigenvalues of that bound).
     """
     start = time.perf_counter()
     n = S.shape[0]
-    op = CentredOperator(S) if 1 < k < n else None
+    if not 1 < k < n:
+        op = None
+    elif op is None:
+        op = CentredOperator(S)
     labels = _trivial(S, k, op)
     if labels is not None:
         F = density_objective(S, labels)
@@ -594,8 +600,11 @@ def _solve(
             info={"reason": "every feasible point has the same value", "certificate": "exact"},
         )
     assert op is not None
+    # A candidate of the automatic k only needs a grouping good enough to compare k's: the chosen
+    # k is solved again in full unless its grouping is already proven optimal.
+    restarts = min(n_init, _SCREEN_N_INIT) if screen else n_init
     search = _Search(
-        S, op, k, rng, init_labels=init_labels, tol=tol, n_init=n_init, bound_tol=bound_tol
+        S, op, k, rng, init_labels=init_labels, tol=tol, n_init=restarts, bound_tol=bound_tol
     )
     if solver == "admm":
         if n > DENSE_MAX_N:
@@ -635,6 +644,10 @@ def _solve(
         # measured to slow it down by 40x; only the primal is passed.)
         search.convex_fallback(max_iter, search.psd_X)
     return search.result(start)
+
+
+#: k-means restarts per candidate of the automatic k.
+_SCREEN_N_INIT = 2
 
 
 def _warn_inaccurate(result: SDPResult) -> None:
@@ -988,8 +1001,11 @@ class SDPClustering(BaseTaskClustering):
         shared = getattr(self, "_shared", {})
         if "eig" not in shared and 1 < k < S.shape[0]:
             k_max = max(self._candidate_ks(S.shape[0]))
-            shared["eig"] = _top_eigenpairs(CentredOperator(S), k_max)
-        return self._fit_k(S, k, rng, screen=True, eig=shared.get("eig"), **warm)
+            shared["op"] = CentredOperator(S)
+            shared["eig"] = _top_eigenpairs(shared["op"], k_max)
+        return self._fit_k(
+            S, k, rng, screen=True, eig=shared.get("eig"), op=shared.get("op"), **warm
+        )
 
     def _refit_chosen(
         self, S: np.ndarray, k: int, rng: np.random.Generator, result: ClusteringResult, **warm
@@ -1006,6 +1022,7 @@ class SDPClustering(BaseTaskClustering):
         *,
         screen: bool = False,
         eig: tuple[np.ndarray, np.ndarray] | None = None,
+        op: CentredOperator | None = None,
         **warm: Any,
     ) -> ClusteringResult:
         caller = type(self).__name__
@@ -1032,6 +1049,7 @@ class SDPClustering(BaseTaskClustering):
             solve_exact=lambda kk: self._solve_exact(S, kk),
             screen=screen,
             eig=eig,
+            op=op,
         )
         if self.verbose:
             import logging

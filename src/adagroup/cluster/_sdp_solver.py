@@ -83,6 +83,9 @@ class CentredOperator:
             fro2 = sq - 2.0 * float(self.row_sums @ self.row_sums) / n + self.total**2 / n**2
             fro = math.sqrt(max(fro2, 0.0))
         self.fro = fro
+        #: Top eigenvalues (descending) and Frobenius norm of the dense matrix the spectral
+        #: bound uses with Lam = 0, kept so that every k of an automatic k reuses them.
+        self.top_cache: tuple[np.ndarray, float] | None = None
         scale = float(np.max(np.abs(S))) if S.size else 0.0
         # A centred matrix below round-off of S itself carries no information.
         self.degenerate = fro <= 1e-13 * max(scale, 1e-300) * n
