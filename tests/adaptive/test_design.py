@@ -7,24 +7,35 @@ import numpy as np
 from adagroup.adaptive._design import cover_groups, targeted_subsets, uniform_subsets
 
 
-def test_cover_trains_every_new_task_with_members_of_every_group_once_per_group():
+def test_cover_trains_every_new_task_with_every_group_two_groups_per_subset():
     groups = [[0, 1, 2], [3, 4], [5, 6, 7, 8]]
     new = [9, 10, 11]
     plan = cover_groups(new, groups, 3, set(), np.random.default_rng(0))
-    assert len(plan) == len(new) * len(groups)
+    # Three groups, two slots: two subsets per new task (one group per subset took three).
+    assert len(plan) == len(new) * 2
     for s in plan:
-        assert len(s) == 3 and len(set(s) & set(new)) == 1
+        assert len(set(s) & set(new)) == 1
         olds = set(s) - set(new)
-        assert any(olds <= set(g) for g in groups)
+        # One member from each of two groups; the third group alone in a smaller subset.
+        assert len(olds) == sum(bool(olds & set(g)) for g in groups)
+    assert sorted(len(s) for s in plan) == [2] * len(new) + [3] * len(new)
     for x in new:
         met = {i for s in plan if x in s for i in s}
         assert all(met & set(g) for g in groups)
+    # Members take turns: no member of a group is used twice before the others once.
+    used = [i for s in plan for i in s if i in groups[2]]
+    assert len(used) == len(new) and len(set(used)) == len(used)
+
+
+def test_cover_with_fewer_groups_than_slots_trains_a_smaller_subset():
+    plan = cover_groups([3], [[0, 1, 2]], 3, set(), np.random.default_rng(0))
+    assert len(plan) == 1 and len(plan[0]) == 2 and 3 in plan[0]
 
 
 def test_cover_skips_subsets_already_taken():
-    groups = [[0, 1]]
+    groups = [[0, 1], [3]]
     first = cover_groups([2], groups, 3, set(), np.random.default_rng(0))
-    assert first == [(0, 1, 2)]
+    assert len(first) == 1 and len(first[0]) == 3
     assert cover_groups([2], groups, 3, set(first), np.random.default_rng(0)) == []
 
 
