@@ -243,6 +243,8 @@ def test_stop_rule_needs_all_tasks_an_unchanged_stable_covered_grouping():
     # One task below the confidence, or trained with under half its group, keeps it going.
     assert _stop(stability=np.array([0.89, 1.0])) is None
     assert _stop(coverage=np.array([1.0, 0.4])) is None
+    # Two groups that attract each other but were rarely trained together: not settled.
+    assert _stop(n_contested=1) is None
 
 
 def test_stop_rule_budget_and_exhaustion():

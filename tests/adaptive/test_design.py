@@ -95,3 +95,40 @@ def test_targeted_runs_test_a_task_against_its_closest_other_group():
     plan = targeted_subsets(*args, confidence=0.9, affinity=S)
     assert any(0 in s and set(s) & {6, 7, 8} for s in plan)
     assert not any(set(s) & {3, 4, 5} for s in plan)
+
+
+def _split_group():
+    # Groups 0 and 1 are the halves of one true group; group 2 is another group.
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    truth = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    S = np.where(truth[:, None] == truth[None, :], 0.6, -0.4)
+    met = np.full((9, 9), 2.0)
+    met[np.ix_(range(3), range(3, 6))] = met[np.ix_(range(3, 6), range(3))] = 0.0
+    met[0, 3] = met[3, 0] = 1.0  # one of the nine cross pairs was measured
+    return labels, S, met
+
+
+def test_groups_that_attract_but_were_rarely_trained_together_are_contested():
+    from adagroup.adaptive._design import contested_groups
+
+    labels, S, met = _split_group()
+    assert contested_groups(labels, S, met, 0.5) == [(0, 1)]
+    # Once half of the cross pairs are measured, the split stands on its evidence.
+    met[np.ix_(range(3), range(3, 6))] = met[np.ix_(range(3, 6), range(3))] = 1.0
+    assert contested_groups(labels, S, met, 0.5) == []
+    # Groups that repel each other are never contested, however little they met.
+    labels, S, met = _split_group()
+    assert contested_groups(labels, -S, met, 0.5) == []
+
+
+def test_merge_tests_train_the_halves_together_on_unmeasured_pairs():
+    from adagroup.adaptive._design import merge_test_subsets
+
+    labels, S, met = _split_group()
+    plan = merge_test_subsets(labels, [(0, 1)], met, 3, 4, set(), np.random.default_rng(0))
+    assert len(plan) == 4
+    for s in plan:
+        assert set(s) <= set(range(6)) and set(s) & {0, 1, 2} and set(s) & {3, 4, 5}
+    cross = [(a, b) for s in plan for a in s for b in s if a < 3 <= b]
+    # Each run measures cross pairs no run measured before: the eight unmeasured ones.
+    assert len(set(cross)) == len(cross) == 8 and (0, 3) not in cross

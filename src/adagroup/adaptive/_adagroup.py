@@ -19,7 +19,14 @@ from .._validation import check_float, check_int, check_random_state
 from ..cluster._base import BaseTaskClustering
 from ..cluster._objective import labels_to_groups
 from ..exceptions import UnstableGroupingWarning
-from ._design import cover_groups, first_batch_cover, targeted_subsets, uniform_subsets
+from ._design import (
+    contested_groups,
+    cover_groups,
+    first_batch_cover,
+    merge_test_subsets,
+    targeted_subsets,
+    uniform_subsets,
+)
 from ._evidence import ESTIMATORS, NORMALIZERS, PairPosterior, RunTable
 from ._grouping import best_groupings, canonical, density, measured_density
 from ._uncertainty import adjusted_rand, draw_groupings, task_stability
@@ -455,6 +462,7 @@ class AdaGroup:
             by_measured[k] = measured_density(S, measured, labels)
             stability = task_stability(boot.labels, labels)
             coverage = _coverage(met, labels)
+            n_contested = len(contested_groups(labels, S, met, _MIN_COVERAGE))
             agreement = float(np.mean([adjusted_rand(rep, labels) for rep in boot.labels]))
             k_prob = boot.k_probability
 
@@ -472,6 +480,7 @@ class AdaGroup:
             changed=changed,
             stability=stability,
             coverage=coverage,
+            n_contested=n_contested,
             confidence=float(self.confidence),
             n_subsets=n_runs // len(seeds),
             budget_subsets=budget // len(seeds),
@@ -522,6 +531,7 @@ class AdaGroup:
             "grouping_stability": agreement,
             "min_stability": float(stability.min()) if n else 1.0,
             "min_coverage": float(coverage.min()) if n else 1.0,
+            "n_contested": n_contested,
             "changed": bool(changed),
             "groups": [list(g) for g in state.groups],
             "seconds": time.perf_counter() - start,
@@ -587,14 +597,21 @@ class AdaGroup:
         old = labels >= 0
         if old.any():
             table_met = RunTable(done, names).met()
-            plan = targeted_subsets(
+            old_taken = {s for s in taken if max(s) < n_old}
+            if affinity is not None:
+                old_met = table_met[np.ix_(old, old)]
+                contested = contested_groups(labels[old], affinity, old_met, _MIN_COVERAGE)
+                plan = merge_test_subsets(
+                    labels[old], contested, old_met, size, count - uniform, old_taken, rng
+                )
+            plan += targeted_subsets(
                 labels[old],
                 coassign[np.ix_(old, old)],
                 stability[old],
                 table_met[np.ix_(old, old)],
                 size,
-                count - uniform,
-                {s for s in taken if max(s) < n_old},
+                count - uniform - len(plan),
+                old_taken | set(plan),
                 rng,
                 confidence=float(self.confidence),
                 affinity=affinity,
@@ -758,14 +775,18 @@ def stop_reason(
     coverage: np.ndarray,
     confidence: float,
     n_subsets: int,
+    n_contested: int = 0,
     budget_subsets: int,
     n_planned: int,
 ) -> str | None:
     """Why AdaGroup stops after a round, or None to go on.
 
     ``"stable"``: every task has arrived, the round only refined (no new batch),
-    the grouping did not change, every task's stability reaches ``confidence``
-    and every task was trained with at least half of its group. ``"budget"``:
+    the grouping did not change, every task's stability reaches ``confidence``,
+    every task was trained with at least half of its group and no two groups are
+    contested (:func:`~adagroup.adaptive._design.contested_groups`: they attract
+    each other, but less than half of their cross pairs were trained together).
+    ``"budget"``:
     every task has arrived and the budget is spent. ``"exhausted"``: a
     refining round found no subset left to plan.
     """
@@ -776,6 +797,7 @@ def stop_reason(
         and not changed
         and float(np.min(stability, initial=1.0)) >= confidence
         and float(np.min(coverage, initial=1.0)) >= _MIN_COVERAGE
+        and n_contested == 0
     )
     if settled:
         return "stable"

@@ -14,7 +14,14 @@ import numpy as np
 
 from ..sampling import cover_pairs
 
-__all__ = ["cover_groups", "first_batch_cover", "targeted_subsets", "uniform_subsets"]
+__all__ = [
+    "contested_groups",
+    "cover_groups",
+    "first_batch_cover",
+    "merge_test_subsets",
+    "targeted_subsets",
+    "uniform_subsets",
+]
 
 Subset = tuple[int, ...]
 
@@ -189,4 +196,66 @@ def targeted_subsets(
                     seen.add(subset)
                     out.append(subset)
                     break
+    return out
+
+
+def contested_groups(
+    labels: np.ndarray, affinity: np.ndarray, met: np.ndarray, min_coverage: float
+) -> list[tuple[int, int]]:
+    """Pairs of groups that attract each other but were rarely trained together.
+
+    Two groups are contested when the mean affinity over their measured cross
+    pairs is positive (their tasks help each other more than an average partner
+    does) while fewer than ``min_coverage`` of the cross pairs were ever trained
+    together. A true group split in two looks like this: the pairs across the
+    split are the ones the design measured least, and a pair measured once reads
+    lower than one measured often (its run's two partners share one reading), so
+    the split stays until the halves are trained together.
+    """
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1 if labels.size else 0
+    out = []
+    for a in range(k):
+        for b in range(a + 1, k):
+            block = np.ix_(labels == a, labels == b)
+            seen = met[block] > 0
+            if seen.any() and affinity[block][seen].mean() > 0 and seen.mean() < min_coverage:
+                out.append((a, b))
+    return out
+
+
+def merge_test_subsets(
+    labels: np.ndarray,
+    contested: Sequence[tuple[int, int]],
+    met: np.ndarray,
+    size: int,
+    count: int,
+    taken: set[Subset],
+    rng: np.random.Generator,
+) -> list[Subset]:
+    """Runs that train contested groups together: one task of one with ``size - 1`` of the other.
+
+    Tasks take turns from both sides, least-trained-across first, each with the
+    members of the other group it has met least, so every run measures cross
+    pairs that were not measured yet where there are any.
+    """
+    labels = np.asarray(labels)
+    met = np.array(met, dtype=np.float64)  # counts the runs planned here too
+    out: list[Subset] = []
+    seen = set(taken)
+    for a, b in contested:
+        sides = [np.flatnonzero(labels == a), np.flatnonzero(labels == b)]
+        turns = [(int(x), 1) for x in rng.permutation(sides[0])]
+        turns += [(int(x), 0) for x in rng.permutation(sides[1])]
+        turns.sort(key=lambda t: met[t[0], sides[t[1]]].sum())
+        for x, other in turns:
+            if len(out) >= count:
+                return out
+            pool = sides[other]
+            keys = met[x, pool] + rng.random(pool.size) * 0.5
+            subset = _key([x, *pool[np.argsort(keys)][: size - 1].tolist()])
+            if len(subset) > 1 and subset not in seen:
+                seen.add(subset)
+                out.append(subset)
+                met[np.ix_(subset, subset)] += 1.0
     return out
