@@ -574,7 +574,10 @@ class AdaGroup:
         taken: set[tuple[int, ...]],
         rng: np.random.Generator,
     ) -> list[tuple[int, ...]]:
-        """Targeted runs for unstable tasks, plus a share of uniform subsets over all tasks.
+        """Merge tests of contested groups, targeted runs for unstable tasks, then uniform ones.
+
+        A share of the round (``_UNIFORM_SHARE``) is kept for uniform subsets over
+        every seen task; contested groups (see ``contested_groups``) come first.
 
         ``done`` are the trajectory's COMPLETE runs before this round's plan.
         """
