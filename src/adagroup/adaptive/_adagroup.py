@@ -52,15 +52,17 @@ class AdaGroup:
     1. **Plan.** The first batch gets a pair cover of itself (every pair of
        its tasks trained together once; about ``b^2 / 6`` subsets of 3),
        topped up with uniform subsets to ``n_subsets_per_step``. Each
-       later batch gets Procedure 2's cover (every new task trained with
-       ``subset_size - 1`` members of every existing group, one new task per
-       subset so that its readings are not confounded with another new
-       task's), then the rest of the round's
-       ``n_subsets_per_step`` runs go where the grouping is uncertain: each
-       unstable task with ``subset_size - 1`` members of each group it might
-       belong to, plus a quarter of uniform subsets over all seen tasks. Once
-       every task has arrived, further rounds plan only such targeted and
-       uniform runs.
+       later batch gets Procedure 2's cover (every new task meets every
+       existing group: one new task per subset, so that its readings are not
+       confounded with another new task's, with one member of each of
+       ``subset_size - 1`` groups), then the rest of the round's
+       ``n_subsets_per_step`` runs go where the grouping is uncertain: first
+       contested groups (they attract each other but were rarely trained
+       together) are trained together, then each unstable task with
+       ``subset_size - 1`` members of each group it might belong to and of its
+       closest other group, plus a quarter of uniform subsets over all seen
+       tasks. Once every task has arrived, further rounds plan only such
+       runs.
     2. **Estimate.** Scores are oriented and made scale-free per task
        (``normalize``), then a pair-level affinity is estimated from every run
        of the trajectory (``estimator``; a per-target ridge surrogate by
@@ -89,7 +91,8 @@ class AdaGroup:
        and every task trained with at least half of its group (pairs never
        trained together are all that posterior draws can vary, and they
        rarely outweigh one strong measured pair, so stability alone can be
-       high for a task that met too few of its group), or when ``budget``
+       high for a task that met too few of its group), and no two groups
+       contested, or when ``budget``
        runs are spent (``stopped_because_`` says which; a
        budget stop below the confidence warns :class:`UnstableGroupingWarning`).
 
