@@ -465,7 +465,7 @@ class AdaGroup:
             by_measured[k] = measured_density(S, measured, labels)
             stability = task_stability(boot.labels, labels)
             coverage = _coverage(met, labels)
-            n_contested = len(contested_groups(labels, S, met, _MIN_COVERAGE))
+            contested = contested_groups(labels, S, met, _MIN_COVERAGE)
             agreement = float(np.mean([adjusted_rand(rep, labels) for rep in boot.labels]))
             k_prob = boot.k_probability
 
@@ -483,7 +483,7 @@ class AdaGroup:
             changed=changed,
             stability=stability,
             coverage=coverage,
-            n_contested=n_contested,
+            n_contested=len(contested),
             confidence=float(self.confidence),
             n_subsets=n_runs // len(seeds),
             budget_subsets=budget // len(seeds),
@@ -506,6 +506,7 @@ class AdaGroup:
         self.coassignment_ = boot.coassignment()
         self.stability_ = stability
         self._coverage = coverage
+        self._contested = contested
         self.grouping_stability_ = agreement
         self.k_probability_ = k_prob
         self.k_table_ = [
@@ -534,7 +535,7 @@ class AdaGroup:
             "grouping_stability": agreement,
             "min_stability": float(stability.min()) if n else 1.0,
             "min_coverage": float(coverage.min()) if n else 1.0,
-            "n_contested": n_contested,
+            "n_contested": len(contested),
             "changed": bool(changed),
             "groups": [list(g) for g in state.groups],
             "seconds": time.perf_counter() - start,
@@ -602,19 +603,18 @@ class AdaGroup:
         plan: list[tuple[int, ...]] = []
         old = labels >= 0
         if old.any():
-            table_met = RunTable(done, names).met()
+            old_met = RunTable(done, names).met()[np.ix_(old, old)]
             old_taken = {s for s in taken if max(s) < n_old}
             if affinity is not None:
-                old_met = table_met[np.ix_(old, old)]
-                contested = contested_groups(labels[old], affinity, old_met, _MIN_COVERAGE)
+                # The contested groups of the last round's grouping, on the same runs.
                 plan = merge_test_subsets(
-                    labels[old], contested, old_met, size, count - uniform, old_taken, rng
+                    labels[old], self._contested, old_met, size, count - uniform, old_taken, rng
                 )
             plan += targeted_subsets(
                 labels[old],
                 coassign[np.ix_(old, old)],
                 stability[old],
-                table_met[np.ix_(old, old)],
+                old_met,
                 size,
                 count - uniform - len(plan),
                 old_taken | set(plan),
