@@ -45,6 +45,7 @@ import numpy as np
 
 import adagroup as ag
 from adagroup.adaptive import AdaGroup, group_runs
+from adagroup.adaptive._evidence import ESTIMATORS
 from adagroup.adaptive._uncertainty import adjusted_rand
 from adagroup.runs import RunState
 from adagroup.sampling import cover_pairs
@@ -63,9 +64,9 @@ def make_trainer(groups: int, per: int, seed: int, spread: bool) -> SyntheticMul
     )
 
 
-def grouped(runs, names) -> list[list[str]]:
+def grouped(runs, names, estimator: str = "surrogate") -> list[list[str]]:
     """The pipeline every non-adaptive strategy is grouped by (AdaGroup's, in one step)."""
-    labels = group_runs(runs, names, greater_is_better=False)
+    labels = group_runs(runs, names, greater_is_better=False, estimator=estimator)
     return [[names[i] for i in np.flatnonzero(labels == c)] for c in range(labels.max() + 1)]
 
 
@@ -89,16 +90,26 @@ def downstream(study, trainer, groups, names) -> float:
     return float(np.mean(ratios))
 
 
-def adagroup_run(study, trainer, batch: int, budget: int, seed: int) -> AdaGroup:
+def adagroup_run(
+    study, trainer, batch: int, budget: int, seed: int, estimator: str = "surrogate"
+) -> AdaGroup:
     """One AdaGroup trajectory run to its end (stable, or out of ``budget`` runs)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ada = AdaGroup(study, batch_size=batch, budget=budget, random_state=seed)
+        ada = AdaGroup(
+            study, batch_size=batch, budget=budget, random_state=seed, estimator=estimator
+        )
         return ada.run(trainer)
 
 
 def run_case(
-    shape: str, seed: int, spread: bool, out: Path, budgets=BUDGETS, design_seeds: int = 1
+    shape: str,
+    seed: int,
+    spread: bool,
+    out: Path,
+    budgets=BUDGETS,
+    design_seeds: int = 1,
+    estimator: str = "surrogate",
 ) -> dict:
     groups, per = (int(x) for x in shape.split("x"))
     trainer = make_trainer(groups, per, seed, spread)
@@ -138,24 +149,24 @@ def run_case(
         for b in budgets:
             m = min(b * n, len(triples))
             runs = train(study, trainer, order[:m])
-            record("uniform", b, len(runs), grouped(runs, names))
+            record("uniform", b, len(runs), grouped(runs, names, estimator))
             plan = (cover + rest)[:m]
             runs = train(study, trainer, plan)
-            record("pair cover", b, len(runs), grouped(runs, names))
+            record("pair cover", b, len(runs), grouped(runs, names, estimator))
     pairs = list(itertools.combinations(names, 2))
     runs = train(study, trainer, pairs)
-    record("all pairs", len(pairs) / n, len(runs), grouped(runs, names))
+    record("all pairs", len(pairs) / n, len(runs), grouped(runs, names, estimator))
 
     summary = {}
     for strategy, batch in (("adagroup", max(3, n // 3)), ("adagroup, one batch", n)):
-        full = adagroup_run(study, trainer, batch, 8 * n, seed)
+        full = adagroup_run(study, trainer, batch, 8 * n, seed, estimator)
         summary[strategy] = full
         for b in budgets:
             # A user with a budget of B n runs sets budget=B n. Where the 8n trajectory stopped
             # by itself within B n runs, the budget never bound and the trajectory is the same.
             ada = full
             if full.n_runs_ > b * n:
-                ada = adagroup_run(study, trainer, batch, b * n, seed)
+                ada = adagroup_run(study, trainer, batch, b * n, seed, estimator)
             if ada.n_runs_ > b * n:
                 # Covers of new batches are trained past the budget (every task is placed):
                 # this budget is too small for the batches.
@@ -246,6 +257,12 @@ def main(argv=None) -> int:
         default=1,
         help="orders of uniform subsets and pair covers drawn per case (their luck varies)",
     )
+    p.add_argument(
+        "--estimator",
+        default="surrogate",
+        choices=list(ESTIMATORS),
+        help="pair-level estimator of every strategy (adagroup.adaptive.PairPosterior)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     out = Path(args.out)
@@ -257,7 +274,13 @@ def main(argv=None) -> int:
             for scale in args.scales:
                 t = time.perf_counter()
                 res = run_case(
-                    shape, seed, scale == "spread", out, args.budgets, args.design_seeds
+                    shape,
+                    seed,
+                    scale == "spread",
+                    out,
+                    args.budgets,
+                    args.design_seeds,
+                    args.estimator,
                 )
                 results.append(res)
                 ada = [r for r in res["rows"] if r["strategy"] == "adagroup"]

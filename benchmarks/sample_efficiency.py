@@ -33,6 +33,7 @@ import warnings
 
 import adagroup as ag
 from adagroup.adaptive import AdaGroup, group_runs
+from adagroup.adaptive._evidence import ESTIMATORS
 from adagroup.sampling import sample_subsets
 from adagroup.trainers.planted import PlantedTrainer
 
@@ -50,7 +51,14 @@ def _first_stable(costs: list[int], hits: list[bool], consecutive: int) -> int |
     return None
 
 
-def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs: int, seed: int):
+def uniform_runs(
+    trainer: PlantedTrainer,
+    size: int,
+    consecutive: int,
+    max_runs: int,
+    seed: int,
+    estimator: str = "surrogate",
+):
     """Runs of uniform sampling until ARI = 1 at ``consecutive`` checkpoints in a row."""
     n = trainer.n_tasks
     step = max(n // 2, 1)
@@ -61,7 +69,7 @@ def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs:
         for s in plan[len(runs) : stop]:
             subset = tuple(trainer.task_names[i] for i in s)
             runs.append((subset, trainer(subset, 0)))
-        labels = group_runs(runs, trainer.task_names)
+        labels = group_runs(runs, trainer.task_names, estimator=estimator)
         costs.append(stop)
         hits.append(_ari(trainer.true_labels, labels) == 1)
         found = _first_stable(costs, hits, consecutive)
@@ -70,12 +78,16 @@ def uniform_runs(trainer: PlantedTrainer, size: int, consecutive: int, max_runs:
     return None
 
 
-def adagroup_runs(trainer: PlantedTrainer, batch: int, seeds: list[int], budget: int):
+def adagroup_runs(
+    trainer: PlantedTrainer, batch: int, seeds: list[int], budget: int, estimator: str
+):
     """One AdaGroup pass per plan seed: its runs, whether it recovered, why it stopped."""
     out = []
     for seed in seeds:
         study = ag.Study(f"ada{seed}", tasks=trainer.task_names)
-        ada = AdaGroup(study, batch_size=batch, budget=budget, random_state=seed).run(trainer)
+        ada = AdaGroup(
+            study, batch_size=batch, budget=budget, random_state=seed, estimator=estimator
+        ).run(trainer)
         out.append(
             (ada.n_runs_, _ari(trainer.true_labels, ada.labels_) == 1, ada.stopped_because_)
         )
@@ -92,6 +104,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="planted trainer seed")
     parser.add_argument("--plan-seeds", type=int, default=3, help="AdaGroup passes per n")
     parser.add_argument("--budget", type=int, default=8, help="AdaGroup budget, in runs per task")
+    parser.add_argument(
+        "--estimator",
+        default="surrogate",
+        choices=list(ESTIMATORS),
+        help="pair-level estimator (adagroup.adaptive.PairPosterior)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     logging.basicConfig(level=logging.WARNING)
@@ -99,7 +117,7 @@ def main() -> None:
         f"PlantedTrainer: {args.groups} equal groups, within=1, between=-0.5, noise x scale, "
         f"scales log-uniform in [1e-2, 1e2]; subsets of {args.subset_size}; uniform: success = "
         f"ARI 1 at {args.consecutive} consecutive checkpoints; AdaGroup budget "
-        f"{args.budget}n.\n"
+        f"{args.budget}n; estimator {args.estimator}.\n"
     )
     print(
         "| n | noise | all pairs | uniform runs | AdaGroup runs (per plan seed) | recovered "
@@ -114,9 +132,13 @@ def main() -> None:
                 sizes=sizes, noise=noise, scale=(1e-2, 1e2), random_state=args.seed
             )
             pairs = n * (n - 1) // 2
-            uni = uniform_runs(trainer, args.subset_size, args.consecutive, 2 * pairs, args.seed)
+            uni = uniform_runs(
+                trainer, args.subset_size, args.consecutive, 2 * pairs, args.seed, args.estimator
+            )
             batch = max(5, n // 10)
-            ada = adagroup_runs(trainer, batch, list(range(args.plan_seeds)), args.budget * n)
+            ada = adagroup_runs(
+                trainer, batch, list(range(args.plan_seeds)), args.budget * n, args.estimator
+            )
             runs = ", ".join(
                 f"{r}{'' if ok else ' (missed)'}{' (budget)' if why == 'budget' else ''}"
                 for r, ok, why in ada

@@ -143,9 +143,10 @@ def test_prior_is_at_its_empirical_bayes_fixed_point():
     np.fill_diagonal(met, 0)
     second = post.theta**2 + post.sigma[:, None] ** 2 * post._var
     assert post.tau**2 == pytest.approx(np.mean(second[met >= 1]), rel=0.05)
-    implied = np.clip(post.sigma**2 / post.tau**2, 0.01, 20.0)
+    implied = np.clip(post.sigma**2 / (post.tau**2 * (1.0 - post.rho**2)), 0.01, 20.0)
     np.testing.assert_allclose(post.ridge, implied, rtol=0.05)
-    assert np.median(post.ridge) < 0.5  # a prior worth one run is far from it here
+    # A prior worth one run is far from it here (its marginal spread; rho only adds coupling).
+    assert np.median(post.sigma**2 / post.tau**2) < 0.5
 
 
 def test_prior_spread_does_not_collapse_on_noisy_runs():
@@ -155,3 +156,99 @@ def test_prior_spread_does_not_collapse_on_noisy_runs():
     post = PairPosterior(RunTable(runs, names))
     assert post.tau > 0.1
     assert np.abs(post.S).max() > 0.05
+
+
+def _target_system(table: RunTable, post: PairPosterior, i: int):
+    """Target i's centred design and posterior precision, built independently of the fit."""
+    rows = np.flatnonzero(table.member[:, i])
+    X = table.member[rows].copy()
+    X[:, i] = 0.0
+    Y = np.zeros((table.n_runs, table.n))
+    Y[np.nonzero(table.valid)[0], table.idx[table.valid]] = table.y[table.valid]
+    Xc = X - X.mean(axis=0)
+    yc = Y[rows, i] - Y[rows, i].mean()
+    A = Xc.T @ Xc + post.ridge[i] * np.eye(table.n)
+    return A, Xc.T @ yc
+
+
+def test_posterior_variance_is_the_diagonal_of_the_inverse_precision():
+    # It was the squared column norms of a triangular solve that read only the diagonal of
+    # the factor: up to 2.5x too small, which shrank tau and every pair measured once.
+    runs, names = _planted_runs(3, 4, 40, noise=0.1)
+    table = RunTable(runs, names)
+    post = PairPosterior(table)
+    for i in range(table.n):
+        A, _ = _target_system(table, post, i)
+        np.testing.assert_allclose(post._var[i], np.diag(np.linalg.inv(A)), rtol=1e-8)
+
+
+def _all_triples(theta, seed=0):
+    scales = 10.0 ** np.random.default_rng(seed).uniform(-2, 2, len(theta))
+    subsets = list(itertools.combinations(range(len(theta)), 3))
+    names, runs = _additive_runs(theta, subsets, scales, noise=0.05, seed=seed)
+    return RunTable(runs, names)
+
+
+def test_correlation_of_the_two_directions_is_read_from_the_runs():
+    blocks = _all_triples(_blocks([0, 0, 0, 0, 1, 1, 1, 1]))
+    assert PairPosterior(blocks, estimator="coupled").rho > 0.8
+    assert PairPosterior(blocks).rho == 0.0  # the per-target fit keeps directions apart
+    effects = np.triu(np.random.default_rng(1).normal(0.0, 0.5, (8, 8)), 1)
+    opposed = PairPosterior(_all_triples(effects - effects.T), estimator="coupled")
+    assert opposed.rho == 0.0
+
+
+def test_correlated_prior_gives_the_joint_posterior_mean():
+    # The Jacobi sweeps must reach the solution of the coupled system
+    # A_i theta_i - ridge_i * rho * theta_{.i} = b_i over every target at once.
+    runs, names = _planted_runs(2, 4, 14, noise=0.1)
+    table = RunTable(runs, names)
+    post = PairPosterior(table, estimator="coupled")
+    assert post.rho > 0.0
+    n = table.n
+    big = np.zeros((n * n, n * n))
+    rhs = np.zeros(n * n)
+    for i in range(n):
+        A, b = _target_system(table, post, i)
+        big[i * n : (i + 1) * n, i * n : (i + 1) * n] = A
+        rhs[i * n : (i + 1) * n] = b
+        for j in range(n):
+            big[i * n + j, j * n + i] -= post.ridge[i] * post.rho
+    joint = np.linalg.solve(big, rhs).reshape(n, n)
+    np.fill_diagonal(joint, 0.0)
+    np.testing.assert_allclose(post.theta, joint, atol=1e-5 * np.abs(joint).max())
+
+
+def test_coupled_draws_are_centred_on_the_mean_and_as_wide_as_the_prior_where_unmeasured():
+    # Drawn per target given the other direction, a pair never measured came out with
+    # tau^2 (1 - rho^2): at rho = 0.9 a fifth of the prior's spread, so groupings resting on
+    # unmeasured pairs looked stable.
+    runs, names = _planted_runs(4, 6, 30, noise=0.1)
+    table = RunTable(runs, names)
+    post = PairPosterior(table, estimator="coupled")
+    assert post.rho > 0.1
+    draws = post.sample(np.random.default_rng(0), 3000)
+    assert np.abs(draws.mean(axis=0) - post.S).max() < 0.06
+    met = table.met() > 0
+    np.fill_diagonal(met, True)
+    prior = post.tau**2 * (1.0 + post.rho) / 2.0
+    assert draws.var(axis=0)[~met].mean() == pytest.approx(prior, rel=0.05)
+
+
+def test_coupling_separates_the_partners_of_a_shared_reading():
+    # Symmetric effects, most pairs measured once: the per-target fit splits one reading
+    # between the run's two partners; the partners' own readings tell them apart.
+    runs, names = _planted_runs(5, 6, 60, noise=0.05)
+    table = RunTable(runs, names)
+    labels = np.repeat(np.arange(5), 6)
+    same = labels[:, None] == labels[None, :]
+    met = table.met() > 0
+    np.fill_diagonal(met, False)
+
+    def separation(S):
+        within, between = S[same & met], S[~same & met]
+        return np.mean(within[:, None] > between[None, :])
+
+    coupled = PairPosterior(table, estimator="coupled")
+    assert coupled.rho > 0.3
+    assert separation(coupled.S) > separation(PairPosterior(table).S)

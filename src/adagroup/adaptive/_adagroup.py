@@ -66,7 +66,8 @@ class AdaGroup:
     2. **Estimate.** Scores are oriented and made scale-free per task
        (``normalize``), then a pair-level affinity is estimated from every run
        of the trajectory (``estimator``; a per-target ridge surrogate by
-       default), symmetrised, with a zero diagonal.
+       default, ``"coupled"`` to let a pair's two directions inform each
+       other), symmetrised, with a zero diagonal.
     3. **Group.** For every ``k`` in ``[1, max_clusters]``: greedy
        agglomeration and the previous grouping (as a warm start), each improved
        by single-task moves. ``k`` is the fewest groups whose density over the
@@ -128,7 +129,7 @@ class AdaGroup:
         Stability every task must reach before stopping, in (0, 1].
     n_draws : int, default=50
         Posterior draws per round.
-    estimator : {"surrogate", "mean"}, default="surrogate"
+    estimator : {"surrogate", "coupled", "mean"}, default="surrogate"
         Pair-level estimator (:func:`adagroup.adaptive.pair_affinity`).
     normalize : {"standardize", "relative"}, default="standardize"
         Per-task rescaling of the scores (:class:`adagroup.adaptive.RunTable`).

@@ -39,7 +39,7 @@ def group_runs(
         Finished runs (``.subset`` and ``.scores``, or ``(subset, scores)``).
     tasks : sequence of str
     greater_is_better : bool, default=True
-    estimator : {"surrogate", "mean"}, default="surrogate"
+    estimator : {"surrogate", "coupled", "mean"}, default="surrogate"
     normalize : {"standardize", "relative"}, default="standardize"
     max_clusters : int, default=None
         Largest ``k``; None means ``min(n_tasks, 10)``.
