@@ -99,6 +99,27 @@ def test_adaptive_json_has_groups_stability_coassignment_and_certificate(
     assert payload["runs"]["COMPLETE"] == payload["n_runs"]
 
 
+def test_pair_estimator_reaches_adagroup_and_offers_every_estimator(tmp_path, planted, capsys):
+    from adagroup.adaptive._evidence import ESTIMATORS
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    args = [
+        "study", "run", "--storage", url, "--name", "c",
+        "--trainer", "planted_cli_trainer:trainer", "--adaptive", "--batch-size", "6",
+        "--budget", "40", "--pair-estimator", "coupled", "--no-progress",
+    ]  # fmt: skip
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["study", "status", "--storage", url, "--name", "c", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["adagroup"]["params"]["estimator"] == "coupled"
+    # The flag's choices are the estimators AdaGroup accepts.
+    bad = ["study", "run", "--storage", url, "--name", "c", "--pair-estimator", "nope"]
+    with pytest.raises(SystemExit):
+        main(bad)
+    err = capsys.readouterr().err
+    assert all(repr(e) in err for e in ESTIMATORS)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -106,6 +127,7 @@ def test_adaptive_json_has_groups_stability_coassignment_and_certificate(
         (["--adaptive", "--confidence", "1.5"], "--confidence must be in (0, 1]"),
         (["--adaptive", "--budget", "0"], "argument --budget: must be an int >= 1"),
         (["--budget", "50"], "--budget applies to AdaGroup only: add --adaptive"),
+        (["--pair-estimator", "coupled"], "--pair-estimator applies to AdaGroup only"),
     ],
 )
 def test_adaptive_bad_flags_are_one_line_errors_before_anything_is_written(

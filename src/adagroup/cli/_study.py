@@ -209,6 +209,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="AdaGroup: stop once every task's stability reaches this (default 0.9)",
     )
+    run.add_argument(
+        "--pair-estimator",
+        choices=["surrogate", "coupled", "mean"],
+        default=None,
+        help="AdaGroup's pair-level estimator (default surrogate; coupled lets a pair's two "
+        "directions inform each other)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_command)
@@ -303,7 +310,7 @@ def run_command(args: argparse.Namespace) -> int:
     # study created from a mistyped command.
     url = _storage(args)
     # Check the arguments before anything is written to the store.
-    for flag in ("batch_size", "max_k", "budget", "confidence"):
+    for flag in ("batch_size", "max_k", "budget", "confidence", "pair_estimator"):
         if getattr(args, flag) is not None and not args.adaptive:
             raise ValueError(
                 f"--{flag.replace('_', '-')} applies to AdaGroup only: add --adaptive, or drop "
@@ -510,6 +517,8 @@ def _adaptive_kwargs(
         kwargs["batch_size"] = args.batch_size
     if args.confidence is not None:
         kwargs["confidence"] = args.confidence
+    if args.pair_estimator is not None:
+        kwargs["estimator"] = args.pair_estimator
     if args.executor is not None:
         kwargs["executor"] = args.executor
     kwargs["n_jobs"] = n_jobs
