@@ -19,10 +19,11 @@ from ._exhaustive import _HARD_MAX_TASKS, _SubsetProgramme
 from ._linalg import DENSE_MAX_N, top_eigh
 from ._objective import density_objective
 from ._psd_factor import psd_factor_rank, solve_psd_factor
-from ._rounding import round_factor
+from ._rounding import kmeans_rows, round_factor
 from ._sdp_solver import CentredOperator, feasible_point, solve_admm, solve_factor
 from ._threads import blas_threads_for
 from ._validation import (
+    canonical_labels,
     check_affinity,
     check_finite_result,
     check_int,
@@ -328,6 +329,26 @@ class _Search:
         self.used.append("factor")
         self._round(_spectral_rows(self.op, self.k, eig))
 
+    def pruned_grouping(self, eig: tuple[np.ndarray, np.ndarray] | None, must_beat: float) -> bool:
+        """A candidate of the automatic k that its spectral bound already rules out.
+
+        When ``F_k <= must_beat`` (units of ``S``) is proven by the bound with
+        ``Lam = 0`` (cached eigenvalues of the shared operator), ``k`` cannot be
+        chosen, and one k-means run on the spectral rows gives the grouping the
+        table reports, without single moves. Returns False (and does nothing
+        else) when the bound does not rule ``k`` out.
+        """
+        bound = bound_from_dual(self.op, self.k)
+        if not self.op.base + self.op.sigma * bound <= must_beat:
+            return False
+        self.used.append("factor")
+        rows = _spectral_rows(self.op, self.k, eig)
+        self.labels = canonical_labels(kmeans_rows(rows, self.k, self.rng, n_init=1)[0])
+        self.objective, self.value = self._score(self.labels)
+        self.bound = bound
+        self.info["pruned"] = True
+        return True
+
     def tight_check(self) -> None:
         """Phase 1: a grouping from the top eigenvectors, and its certificate.
 
@@ -560,6 +581,7 @@ def _solve(
     screen: bool = False,
     eig: tuple[np.ndarray, np.ndarray] | None = None,
     op: CentredOperator | None = None,
+    must_beat: float = -math.inf,
 ) -> SDPResult:
     """Group the tasks of ``S`` into ``k`` groups and certify the grouping.
 
@@ -576,6 +598,9 @@ def _solve(
     bound is the spectral one (``Lam = 0``), valid but loose. ``op``: the
     centred operator of ``S`` when the caller already has one (every candidate
     of the automatic k shares one, and with it the eigenvalues of that bound).
+    ``must_beat`` (screening, no exact search): when that bound proves
+    ``F_k <= must_beat``, the candidate cannot be chosen and gets only a cheap
+    grouping (see :meth:`_Search.pruned_grouping`).
     """
     start = time.perf_counter()
     n = S.shape[0]
@@ -617,6 +642,8 @@ def _solve(
         return search.result(start)
     exact = solver == "auto" and n <= exact_max_tasks
     if screen:
+        if not exact and search.pruned_grouping(eig, must_beat):
+            return search.result(start)
         search.spectral_grouping(eig)
         if exact:
             search.exact_search(solve_exact)
@@ -892,7 +919,11 @@ class SDPClustering(BaseTaskClustering):
     shared eigendecomposition; exact search where it applies) and the
     spectral bound; only the chosen ``k`` goes through the solvers above. The
     rows of ``k_table_`` for the other ``k`` therefore carry valid but
-    possibly loose bounds.
+    possibly loose bounds. A candidate whose spectral bound already proves that
+    its average density cannot exceed the best of the smaller ``k`` (so it
+    cannot be chosen) gets only one k-means run on the spectral rows, without
+    single moves (``"pruned": True`` in its row): the chosen ``k`` and its
+    grouping are those of the full rule, found sooner.
 
     The bound: for any symmetric ``Lam >= 0``,
     ``F* <= SDP* <= 1'(S + Lam)1/n + (k - 1) lambda_max(J (S + Lam) J)``, since
@@ -994,7 +1025,13 @@ class SDPClustering(BaseTaskClustering):
         return shared["programme"].solve(k)
 
     def _fit_candidate(
-        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+        self,
+        S: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+        *,
+        must_beat: float = -math.inf,
+        **warm: Any,
     ) -> ClusteringResult:
         # Automatic k compares groupings; only the chosen k needs the SDP solvers,
         # and one eigendecomposition serves every candidate.
@@ -1004,7 +1041,14 @@ class SDPClustering(BaseTaskClustering):
             shared["op"] = CentredOperator(S)
             shared["eig"] = _top_eigenpairs(shared["op"], k_max)
         return self._fit_k(
-            S, k, rng, screen=True, eig=shared.get("eig"), op=shared.get("op"), **warm
+            S,
+            k,
+            rng,
+            screen=True,
+            eig=shared.get("eig"),
+            op=shared.get("op"),
+            must_beat=must_beat,
+            **warm,
         )
 
     def _refit_chosen(
@@ -1023,6 +1067,7 @@ class SDPClustering(BaseTaskClustering):
         screen: bool = False,
         eig: tuple[np.ndarray, np.ndarray] | None = None,
         op: CentredOperator | None = None,
+        must_beat: float = -math.inf,
         **warm: Any,
     ) -> ClusteringResult:
         caller = type(self).__name__
@@ -1050,6 +1095,7 @@ class SDPClustering(BaseTaskClustering):
             screen=screen,
             eig=eig,
             op=op,
+            must_beat=must_beat,
         )
         if self.verbose:
             import logging
