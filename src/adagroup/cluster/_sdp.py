@@ -356,6 +356,10 @@ class _Search:
         closes here and no SDP iterate is needed at all.
         """
         self.spectral_grouping()
+        self.certify_current()
+
+    def certify_current(self) -> None:
+        """The dual certificate of the current grouping; closes when the relaxation is tight."""
         self._certify()
         if self.closed:
             self.sdp_value = self.value
@@ -582,6 +586,7 @@ def _solve(
     eig: tuple[np.ndarray, np.ndarray] | None = None,
     op: CentredOperator | None = None,
     must_beat: float = -math.inf,
+    certify_first: bool = False,
 ) -> SDPResult:
     """Group the tasks of ``S`` into ``k`` groups and certify the grouping.
 
@@ -600,7 +605,8 @@ def _solve(
     of the automatic k shares one, and with it the eigenvalues of that bound).
     ``must_beat`` (screening, no exact search): when that bound proves
     ``F_k <= must_beat``, the candidate cannot be chosen and gets only a cheap
-    grouping (see :meth:`_Search.pruned_grouping`).
+    grouping (see :meth:`_Search.pruned_grouping`). ``certify_first``: the
+    warm start is certified before phase 1 (the chosen k of the automatic k).
     """
     start = time.perf_counter()
     n = S.shape[0]
@@ -653,6 +659,13 @@ def _solve(
         search.adopt_warm_start()
         search.exact_search(solve_exact)
         return search.result(start)
+    if certify_first and search.warm:
+        # The chosen candidate of the automatic k: a grouping already rounded with
+        # single moves, often optimal (a tight k), is certified before any other is sought.
+        search.adopt_warm_start()
+        search.certify_current()
+        if search.closed:
+            return search.result(start)
     search.tight_check()
     if search.closed:
         return search.result(start)
@@ -1056,7 +1069,10 @@ class SDPClustering(BaseTaskClustering):
     ) -> ClusteringResult:
         if result.proven_optimal:
             return result
-        return self._fit_k(S, k, rng, init_labels=result.labels)
+        shared = getattr(self, "_shared", {})
+        return self._fit_k(
+            S, k, rng, init_labels=result.labels, op=shared.get("op"), certify_first=True
+        )
 
     def _fit_k(
         self,
@@ -1068,6 +1084,7 @@ class SDPClustering(BaseTaskClustering):
         eig: tuple[np.ndarray, np.ndarray] | None = None,
         op: CentredOperator | None = None,
         must_beat: float = -math.inf,
+        certify_first: bool = False,
         **warm: Any,
     ) -> ClusteringResult:
         caller = type(self).__name__
@@ -1096,6 +1113,7 @@ class SDPClustering(BaseTaskClustering):
             eig=eig,
             op=op,
             must_beat=must_beat,
+            certify_first=certify_first,
         )
         if self.verbose:
             import logging
