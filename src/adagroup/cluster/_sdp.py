@@ -237,6 +237,9 @@ class _Search:
         self.cert: PartitionCertificate | None = None
         self.converged = True
         self.certificate = "rigorous" if op.n <= DENSE_MAX_N else "lanczos"
+        # Set by _solve when the low-rank phase and ADMM will bound the SDP themselves:
+        # a certificate that cannot close is then abandoned early (see certify_partition).
+        self.solvers_bound = False
         self.used: list[str] = []
         self.n_iter = 0
         self.info: dict[str, Any] = {"certificate_seconds": 0.0}
@@ -245,7 +248,10 @@ class _Search:
     # -- helpers ---------------------------------------------------------------------------------
     @property
     def closed(self) -> bool:
-        return self.bound - self.value <= self.tol * max(abs(self.bound), abs(self.value), 1e-12)
+        # (An infinite bound, no certificate yet, would pass the relative test.)
+        return math.isfinite(self.bound) and self.bound - self.value <= self.tol * max(
+            abs(self.bound), abs(self.value), 1e-12
+        )
 
     @property
     def not_tight(self) -> bool:
@@ -310,7 +316,9 @@ class _Search:
         t = time.perf_counter()
         assert self.labels is not None, "a grouping is rounded before it is certified"
         tol = self.tol * max(abs(self.value), 1e-12)
-        bound, cert = certify_partition(self.op, self.labels, self.k, self.value, tol=tol)
+        bound, cert = certify_partition(
+            self.op, self.labels, self.k, self.value, tol=tol, give_up=self.solvers_bound
+        )
         self.info["certificate_seconds"] += time.perf_counter() - t
         if bound < self.bound:
             self.bound, self.cert = bound, cert
@@ -680,6 +688,9 @@ def _solve(
         search.certify_current()
         if search.closed:
             return search.result(start)
+    # n <= 600 without exact search: the low-rank phase and ADMM bound the SDP if the
+    # grouping is not proven here, so a certificate that cannot close need not finish.
+    search.solvers_bound = solver == "auto" and n <= DENSE_MAX_N and not exact
     search.tight_check()
     if search.closed:
         return search.result(start)
