@@ -8,8 +8,10 @@ Families (k = 3 groups):
   (``make_planted_affinity``), barely tight or not tight;
 * ``gauss``: a standard Gaussian matrix (no groups; never tight).
 
-For each family and size: seconds of ours (solve + rounding + certificate)
-and of SCS, the ratio, whether both give the same partition (ARI of the SCS
+For each family and size: seconds of ours (solve + rounding + certificate;
+the median of three runs where one takes under a second, after a first call
+on a small matrix that does the one-time set-up, as in the default-threads
+child below) and of SCS (one run), the ratio, whether both give the same partition (ARI of the SCS
 solution's rounding to ours), the relative objective difference, ``ub_scs``
 (our upper bound minus SCS's optimum, relative to SCS's optimum: negative
 means below it, within SCS's own accuracy of about 1e-4), our gap and
@@ -127,6 +129,12 @@ def measure(family: str, n: int, k: int, *, scs: bool, default_threads: bool) ->
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = sdp_clustering(T, k, random_state=0)
+    # One run of a few milliseconds is at the mercy of the machine's other load.
+    seconds = [res.seconds]
+    while seconds[-1] < 1.0 and len(seconds) < 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds.append(sdp_clustering(T, k, random_state=0).seconds)
     # Peak memory from a second, traced run: tracemalloc hooks every
     # allocation and would slow the timed run (3x at n = 100).
     tracemalloc.start()
@@ -138,7 +146,7 @@ def measure(family: str, n: int, k: int, *, scs: bool, default_threads: bool) ->
     row = {
         "family": family,
         "n": n,
-        "ours_s": res.seconds,
+        "ours_s": float(np.median(seconds)),
         "solver": res.solver,
         "cert_s": res.info.get("certificate_seconds", float("nan")),
         "gap_rel": res.gap / max(abs(res.objective - base), 1e-300),
@@ -154,7 +162,7 @@ def measure(family: str, n: int, k: int, *, scs: bool, default_threads: bool) ->
         secs, lab, val = run_scs(S, k)
         row.update(
             scs_s=secs,
-            ratio=secs / res.seconds,
+            ratio=secs / row["ours_s"],
             ari=adjusted_rand_score(lab, res.labels),
             obj_rel=abs(density_objective(S, lab) - res.objective) / abs(res.objective),
             ub_scs=(res.upper_bound - val) / abs(val),
@@ -175,6 +183,9 @@ def main() -> None:
     args = parser.parse_args()
     k = 3
     scs_sizes = [100, 300] + ([500] if args.big_scs else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sdp_clustering(make_family("fig2", 20)[0], k, random_state=0)  # one-time set-up
     rows = []
     for family in args.families:
         if args.sizes:

@@ -96,3 +96,43 @@ def test_sdp_auto_k_candidates_share_one_spectrum_and_few_restarts(monkeypatch):
     assert decompositions.count(_certificate._TOP_CACHE_SIZE) == 1
     assert len(decompositions) < len(est.k_table_)
     assert restarts[: len(est.k_table_) - 1] == [_sdp._SCREEN_N_INIT] * (len(est.k_table_) - 1)
+
+
+def test_sdp_auto_k_prunes_candidates_whose_spectral_bound_cannot_win(monkeypatch):
+    # Issue 8: on Fig. 2 matrices the chosen k = 2 is tight and cheap, but every other
+    # candidate still paid for k-means restarts, single moves and a bound (auto-k cost
+    # 6.6-9.3 single solves). Their spectral bound already proves they cannot be chosen.
+    from adagroup.cluster import SDPClustering, _sdp
+    from adagroup.datasets import make_fig2_affinity
+
+    T, _ = make_fig2_affinity(100, random_state=0)
+    grouped = []
+    original = _sdp._Search.spectral_grouping
+
+    def count(self, *args, **kwargs):
+        grouped.append(self.k)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_sdp._Search, "spectral_grouping", count)
+    est = SDPClustering(n_clusters="auto", random_state=0).fit(T)
+    assert est.n_clusters_ == 2 and est.proven_optimal_
+    # Only the candidate k = 2 is grouped; the full solve certifies its grouping as it is.
+    assert grouped == [2]
+    table = {row["k"]: row for row in est.k_table_}
+    assert [k for k, row in table.items() if row["pruned"]] == list(range(3, 11))
+    S = (T + T.T) / 2
+    offset = S.shape[0] * S.mean()
+    best = table[2]["average_density"]
+    for k in range(3, 11):
+        row = table[k]
+        # The reason for pruning, checked here: the bound's average density is below the best.
+        assert (row["upper_bound"] - offset) / k <= best
+        assert row["objective"] <= row["upper_bound"]
+
+    # The same rule computed without pruning chooses the same k and grouping.
+    monkeypatch.setattr(_sdp._Search, "pruned_grouping", lambda self, eig, must_beat: False)
+    full = SDPClustering(n_clusters="auto", random_state=0).fit(T)
+    assert full.n_clusters_ == est.n_clusters_
+    assert full.objective_ == est.objective_
+    np.testing.assert_array_equal(full.labels_, est.labels_)
+    assert not any(row["pruned"] for row in full.k_table_)

@@ -165,9 +165,21 @@ class BaseTaskClustering:
         raise NotImplementedError
 
     def _fit_candidate(
-        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+        self,
+        S: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+        *,
+        must_beat: float = -np.inf,
+        **warm: Any,
     ) -> ClusteringResult:
-        """Fit one candidate of ``n_clusters="auto"`` (may be cheaper than ``_fit_k``)."""
+        """Fit one candidate of ``n_clusters="auto"`` (may be cheaper than ``_fit_k``).
+
+        ``must_beat``: the ``F_k`` that ``k`` has to exceed to be chosen over the
+        smaller ``k`` fitted so far. A method that proves ``F_k <= must_beat`` for
+        every grouping may return any grouping into ``k`` groups (with that proof
+        as its ``upper_bound`` and ``info["pruned"] = True``): ``k`` cannot win.
+        """
         return self._fit_k(S, k, rng, **warm)
 
     def _refit_chosen(
@@ -239,12 +251,18 @@ class BaseTaskClustering:
         with blas_threads_for(n):
             if k == "auto":
                 results, caught = {}, {}
+                offset, best = n * float(S.mean()), -np.inf
                 for kk in self._candidate_ks(n):
                     # Warnings about a k that is not chosen would only confuse;
                     # those of the chosen k are re-issued below.
                     with warnings.catch_warnings(record=True) as caught[kk]:
                         warnings.simplefilter("always")
-                        results[kk] = self._fit_candidate(S, kk, rng, **warm)
+                        # k is chosen over the smaller ones only if (F_k - offset) / k
+                        # exceeds their best (select_n_clusters: ties go to the smaller k).
+                        results[kk] = self._fit_candidate(
+                            S, kk, rng, must_beat=offset + kk * best, **warm
+                        )
+                    best = max(best, (results[kk].objective - offset) / kk)
                 k, _ = select_n_clusters(S, {kk: r.objective for kk, r in results.items()})
                 with warnings.catch_warnings(record=True) as final:
                     warnings.simplefilter("always")
@@ -259,6 +277,8 @@ class BaseTaskClustering:
                     r = results[row["k"]]
                     row["upper_bound"] = r.upper_bound
                     row["proven_optimal"] = r.proven_optimal
+                    # Its bound proved that this k cannot be chosen: only a cheap grouping.
+                    row["pruned"] = bool(r.info.get("pruned", False))
                 self.k_table_ = table
                 result = results[k]
             else:

@@ -53,8 +53,10 @@ def kmeans_rows(
             if np.array_equal(new, labels):
                 break
             labels = new
-            for c in range(k):
-                centres[c] = Y[labels == c].mean(axis=0)
+            # Group means in one product (every group is non-empty after _fill_empty).
+            onehot = np.zeros((n, k))
+            onehot[np.arange(n), labels] = 1.0
+            centres = (onehot.T @ Y) / onehot.sum(axis=0)[:, None]
         out.append(labels)
     return out
 

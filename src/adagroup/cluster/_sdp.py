@@ -19,10 +19,11 @@ from ._exhaustive import _HARD_MAX_TASKS, _SubsetProgramme
 from ._linalg import DENSE_MAX_N, top_eigh
 from ._objective import density_objective
 from ._psd_factor import psd_factor_rank, solve_psd_factor
-from ._rounding import round_factor
+from ._rounding import kmeans_rows, round_factor
 from ._sdp_solver import CentredOperator, feasible_point, solve_admm, solve_factor
 from ._threads import blas_threads_for
 from ._validation import (
+    canonical_labels,
     check_affinity,
     check_finite_result,
     check_int,
@@ -50,6 +51,11 @@ _PSD_MAX_OUTER = 60
 #: 1200, 2000 took 9.8, 11.0, 12.3 s over ten cases; 800 sent the noisy n = 100 row, which
 #: needs about 1000, to ADMM: 0.12 -> 0.45 s).
 _PSD_MAX_EVALS = 1200
+#: A stalled low-rank phase hands over to ADMM only within this many times ``bound_tol``
+#: of the SDP optimum (see ``_Search._psd_stall``); above, it runs on to its budget. On 72
+#: cases (Fig. 2, noisy planted, Gaussian; n = 60-300, k = 2, 3, 5) 30 and 100 took the same
+#: total time as no limit, within 1 %.
+_STALL_MAX_SLACK = 30.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,9 @@ class _Search:
         self.cert: PartitionCertificate | None = None
         self.converged = True
         self.certificate = "rigorous" if op.n <= DENSE_MAX_N else "lanczos"
+        # Set by _solve when the low-rank phase and ADMM will bound the SDP themselves:
+        # a certificate that cannot close is then abandoned early (see certify_partition).
+        self.solvers_bound = False
         self.used: list[str] = []
         self.n_iter = 0
         self.info: dict[str, Any] = {"certificate_seconds": 0.0}
@@ -239,7 +248,10 @@ class _Search:
     # -- helpers ---------------------------------------------------------------------------------
     @property
     def closed(self) -> bool:
-        return self.bound - self.value <= self.tol * max(abs(self.bound), abs(self.value), 1e-12)
+        # (An infinite bound, no certificate yet, would pass the relative test.)
+        return math.isfinite(self.bound) and self.bound - self.value <= self.tol * max(
+            abs(self.bound), abs(self.value), 1e-12
+        )
 
     @property
     def not_tight(self) -> bool:
@@ -304,7 +316,9 @@ class _Search:
         t = time.perf_counter()
         assert self.labels is not None, "a grouping is rounded before it is certified"
         tol = self.tol * max(abs(self.value), 1e-12)
-        bound, cert = certify_partition(self.op, self.labels, self.k, self.value, tol=tol)
+        bound, cert = certify_partition(
+            self.op, self.labels, self.k, self.value, tol=tol, give_up=self.solvers_bound
+        )
         self.info["certificate_seconds"] += time.perf_counter() - t
         if bound < self.bound:
             self.bound, self.cert = bound, cert
@@ -328,6 +342,26 @@ class _Search:
         self.used.append("factor")
         self._round(_spectral_rows(self.op, self.k, eig))
 
+    def pruned_grouping(self, eig: tuple[np.ndarray, np.ndarray] | None, must_beat: float) -> bool:
+        """A candidate of the automatic k that its spectral bound already rules out.
+
+        When ``F_k <= must_beat`` (units of ``S``) is proven by the bound with
+        ``Lam = 0`` (cached eigenvalues of the shared operator), ``k`` cannot be
+        chosen, and one k-means run on the spectral rows gives the grouping the
+        table reports, without single moves. Returns False (and does nothing
+        else) when the bound does not rule ``k`` out.
+        """
+        bound = bound_from_dual(self.op, self.k)
+        if not self.op.base + self.op.sigma * bound <= must_beat:
+            return False
+        self.used.append("factor")
+        rows = _spectral_rows(self.op, self.k, eig)
+        self.labels = canonical_labels(kmeans_rows(rows, self.k, self.rng, n_init=1)[0])
+        self.objective, self.value = self._score(self.labels)
+        self.bound = bound
+        self.info["pruned"] = True
+        return True
+
     def tight_check(self) -> None:
         """Phase 1: a grouping from the top eigenvectors, and its certificate.
 
@@ -335,6 +369,10 @@ class _Search:
         closes here and no SDP iterate is needed at all.
         """
         self.spectral_grouping()
+        self.certify_current()
+
+    def certify_current(self) -> None:
+        """The dual certificate of the current grouping; closes when the relaxation is tight."""
         self._certify()
         if self.closed:
             self.sdp_value = self.value
@@ -414,17 +452,26 @@ class _Search:
         return bound - self.sdp_lower <= 10 * self.tol * max(1.0, abs(bound))
 
     def _psd_stall(self, gap: float) -> bool:
-        """The low-rank phase's own gap did not halve over its last eight checks.
+        """The low-rank phase's own gap did not halve over its last eight checks, near the end.
 
         Where it converges it shrinks 2-10x per check; on structured matrices
         with k > 3 it can level off at a few times the tolerance (a fixed point
         of the factorisation short of the SDP optimum), and ADMM then finishes
-        sooner (Fig. 2 and noisy planted, n = 80-400, k = 5, 8, measured).
+        sooner (Fig. 2 and noisy planted, n = 80-400, k = 5, 8, measured). A gap
+        still above ``_STALL_MAX_SLACK`` times the tolerance is no such fixed
+        point: on nearly tight matrices the feasible points climb slowly
+        for a while before the bound drops (noisy planted n = 100, k = 3: the
+        gap stayed near 150x the tolerance for 25 checks, then closed by 1100
+        evaluations in 0.11 s, where ADMM after a stall took 0.42 s).
         """
         assert self._psd_gaps is not None
         self._psd_gaps.append(gap)
         gaps = self._psd_gaps
-        self._psd_stalled = len(gaps) > 8 and gaps[-1] > 0.5 * gaps[-9]
+        self._psd_stalled = (
+            len(gaps) > 8
+            and gaps[-1] > 0.5 * gaps[-9]
+            and gaps[-1] <= _STALL_MAX_SLACK * self._near_slack()
+        )
         return self._psd_stalled
 
     def psd_factor(self, max_iter: int) -> None:
@@ -560,6 +607,8 @@ def _solve(
     screen: bool = False,
     eig: tuple[np.ndarray, np.ndarray] | None = None,
     op: CentredOperator | None = None,
+    must_beat: float = -math.inf,
+    certify_first: bool = False,
 ) -> SDPResult:
     """Group the tasks of ``S`` into ``k`` groups and certify the grouping.
 
@@ -576,6 +625,10 @@ def _solve(
     bound is the spectral one (``Lam = 0``), valid but loose. ``op``: the
     centred operator of ``S`` when the caller already has one (every candidate
     of the automatic k shares one, and with it the eigenvalues of that bound).
+    ``must_beat`` (screening, no exact search): when that bound proves
+    ``F_k <= must_beat``, the candidate cannot be chosen and gets only a cheap
+    grouping (see :meth:`_Search.pruned_grouping`). ``certify_first``: the
+    warm start is certified before phase 1 (the chosen k of the automatic k).
     """
     start = time.perf_counter()
     n = S.shape[0]
@@ -617,6 +670,8 @@ def _solve(
         return search.result(start)
     exact = solver == "auto" and n <= exact_max_tasks
     if screen:
+        if not exact and search.pruned_grouping(eig, must_beat):
+            return search.result(start)
         search.spectral_grouping(eig)
         if exact:
             search.exact_search(solve_exact)
@@ -626,6 +681,16 @@ def _solve(
         search.adopt_warm_start()
         search.exact_search(solve_exact)
         return search.result(start)
+    if certify_first and search.warm:
+        # The chosen candidate of the automatic k: a grouping already rounded with
+        # single moves, often optimal (a tight k), is certified before any other is sought.
+        search.adopt_warm_start()
+        search.certify_current()
+        if search.closed:
+            return search.result(start)
+    # n <= 600 without exact search: the low-rank phase and ADMM bound the SDP if the
+    # grouping is not proven here, so a certificate that cannot close need not finish.
+    search.solvers_bound = solver == "auto" and n <= DENSE_MAX_N and not exact
     search.tight_check()
     if search.closed:
         return search.result(start)
@@ -892,7 +957,11 @@ class SDPClustering(BaseTaskClustering):
     shared eigendecomposition; exact search where it applies) and the
     spectral bound; only the chosen ``k`` goes through the solvers above. The
     rows of ``k_table_`` for the other ``k`` therefore carry valid but
-    possibly loose bounds.
+    possibly loose bounds. A candidate whose spectral bound already proves that
+    its average density cannot exceed the best of the smaller ``k`` (so it
+    cannot be chosen) gets only one k-means run on the spectral rows, without
+    single moves (``"pruned": True`` in its row): the chosen ``k`` and its
+    grouping are those of the full rule, found sooner.
 
     The bound: for any symmetric ``Lam >= 0``,
     ``F* <= SDP* <= 1'(S + Lam)1/n + (k - 1) lambda_max(J (S + Lam) J)``, since
@@ -994,7 +1063,13 @@ class SDPClustering(BaseTaskClustering):
         return shared["programme"].solve(k)
 
     def _fit_candidate(
-        self, S: np.ndarray, k: int, rng: np.random.Generator, **warm: Any
+        self,
+        S: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+        *,
+        must_beat: float = -math.inf,
+        **warm: Any,
     ) -> ClusteringResult:
         # Automatic k compares groupings; only the chosen k needs the SDP solvers,
         # and one eigendecomposition serves every candidate.
@@ -1004,7 +1079,14 @@ class SDPClustering(BaseTaskClustering):
             shared["op"] = CentredOperator(S)
             shared["eig"] = _top_eigenpairs(shared["op"], k_max)
         return self._fit_k(
-            S, k, rng, screen=True, eig=shared.get("eig"), op=shared.get("op"), **warm
+            S,
+            k,
+            rng,
+            screen=True,
+            eig=shared.get("eig"),
+            op=shared.get("op"),
+            must_beat=must_beat,
+            **warm,
         )
 
     def _refit_chosen(
@@ -1012,7 +1094,10 @@ class SDPClustering(BaseTaskClustering):
     ) -> ClusteringResult:
         if result.proven_optimal:
             return result
-        return self._fit_k(S, k, rng, init_labels=result.labels)
+        shared = getattr(self, "_shared", {})
+        return self._fit_k(
+            S, k, rng, init_labels=result.labels, op=shared.get("op"), certify_first=True
+        )
 
     def _fit_k(
         self,
@@ -1023,6 +1108,8 @@ class SDPClustering(BaseTaskClustering):
         screen: bool = False,
         eig: tuple[np.ndarray, np.ndarray] | None = None,
         op: CentredOperator | None = None,
+        must_beat: float = -math.inf,
+        certify_first: bool = False,
         **warm: Any,
     ) -> ClusteringResult:
         caller = type(self).__name__
@@ -1050,6 +1137,8 @@ class SDPClustering(BaseTaskClustering):
             screen=screen,
             eig=eig,
             op=op,
+            must_beat=must_beat,
+            certify_first=certify_first,
         )
         if self.verbose:
             import logging
