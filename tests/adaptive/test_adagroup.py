@@ -207,11 +207,14 @@ def test_bad_n_rounds():
 
 
 def test_few_tasks_stop_once_every_subset_is_trained():
-    # Four noisy tasks: 4 triples and 6 pairs are all there is; the loop must end.
+    # Four noisy tasks: 4 triples and 6 pairs are all there is; the loop must end. A
+    # confidence of 1 keeps it from stopping as stable, so the subsets run out.
     trainer = PlantedTrainer(sizes=[2, 2], noise=2.0, random_state=0)
     study = ag.Study("tiny", tasks=trainer.task_names)
     with pytest.warns(UnstableGroupingWarning, match="add seeds"):
-        ada = AdaGroup(study, batch_size=4, budget=1000, random_state=0).run(trainer)
+        ada = AdaGroup(study, batch_size=4, budget=1000, confidence=1.0, random_state=0).run(
+            trainer
+        )
     assert ada.stopped_because_ == "exhausted"
     assert ada.n_runs_ <= 4 + 6
 
