@@ -12,6 +12,7 @@ from adagroup.adaptive._uncertainty import (
     adjusted_rand,
     choose_k_by_draws,
     draw_groupings,
+    selection_optimism,
     task_stability,
 )
 
@@ -148,3 +149,33 @@ def test_one_standard_error_rule_compares_each_k_with_the_best_one():
     assert _fewest_within_se(values, se, ks) == 2
     se[1, 2] = se[2, 1] = 0.01
     assert _fewest_within_se(values, se, ks) == 3
+
+
+def _noisy_blocks(labels, sd, rng):
+    truth = _blocks(labels, within=0.6, between=-0.2)
+    noise = rng.normal(0.0, sd, truth.shape)
+    out = truth + (noise + noise.T) / np.sqrt(2.0)
+    np.fill_diagonal(out, 0.0)
+    return out, truth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_optimism_of_choosing_on_the_same_noise_is_taken_back(seed):
+    # The grouping for each k follows the estimate's noise, so without the correction the
+    # density rises with k and 6-8 groups are chosen for 4.
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(4), 8)
+    S, truth = _noisy_blocks(labels, 0.35, rng)
+    draws = np.stack([S + _noisy_blocks(labels, 0.35, rng)[0] - truth for _ in range(50)])
+    draws[:, np.arange(32), np.arange(32)] = 0.0
+    measured = np.ones_like(S, dtype=bool)
+    point = best_groupings(S, 8)
+    naive, _ = choose_k_by_draws(draws, point, measured)
+    optimism = selection_optimism(S, draws, measured, 8)
+    k, _ = choose_k_by_draws(draws, point, measured, optimism)
+    assert naive > 4
+    assert k == 4 and adjusted_rand(point[k], labels) == 1.0
+    # Relative to two groups, and growing with k.
+    assert optimism[1] == optimism[2] == 0.0
+    assert optimism[8] > optimism[5] > 0.0
+

@@ -458,7 +458,12 @@ class AdaGroup:
             by_measured = {kk: measured_density(S, measured, lab) for kk, lab in point.items()}
             objectives = {kk: density(S, lab) for kk, lab in point.items()}
             boot = draw_groupings(
-                posterior, point, n_draws=int(self.n_draws), rng=rng, measured=measured
+                posterior,
+                point,
+                n_draws=int(self.n_draws),
+                rng=rng,
+                measured=measured,
+                warm=prev,
             )
             k = boot.k
             fitted, labels = self._certify(S, point[k], k, t)

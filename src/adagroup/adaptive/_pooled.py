@@ -9,7 +9,7 @@ import numpy as np
 
 from ._evidence import PairPosterior, RunTable
 from ._grouping import best_groupings
-from ._uncertainty import choose_k_by_draws
+from ._uncertainty import choose_k_by_draws, selection_optimism
 
 __all__ = ["group_runs"]
 
@@ -66,5 +66,7 @@ def group_runs(
     k_max = max(1, min(max_clusters or 10, n))
     point = best_groupings(S, k_max)
     draws = posterior.sample(np.random.default_rng(random_state), n_draws)
-    k, _ = choose_k_by_draws(draws, point, table.met() > 0)
+    measured = table.met() > 0
+    optimism = selection_optimism(S, draws, measured, k_max)
+    k, _ = choose_k_by_draws(draws, point, measured, optimism)
     return point[k]
