@@ -375,6 +375,8 @@ class PartitionCertificate:
     y: np.ndarray
     z: float
     dual: Any
+    #: ``(z_cap - z_blk) / |z_blk|`` (see :meth:`_Slackness.window`); None where not computed.
+    window: float | None = None
 
 
 class _Slackness:
@@ -414,6 +416,7 @@ class _Slackness:
         # The dense matrix and the top within-group eigenvalue, where affordable.
         self.A: np.ndarray | None = None
         self.z_blk: float | None = None
+        self._window: float | None = None
         if n <= min(_DENSE_REPAIR_MAX_N, _EXPLICIT_MAX_N):
             self.A = op.dense()
             self.z_blk = _within_group_top(self.A, lab, k)
@@ -429,13 +432,27 @@ class _Slackness:
         (0 of 566 such groupings; the 82 that closed had windows of +11 % or
         more: Fig. 2, planted and Gaussian, n = 40-300, k = 2-5, measured).
         """
+        window = self.window()
+        return window is not None and window < -_WINDOW_MARGIN
+
+    def window(self) -> float | None:
+        """``(z_cap - z_blk) / |z_blk|``: the room for ``z`` between the two limits, relative.
+
+        ``z_blk`` is the top within-group eigenvalue, ``z_cap = min(r0 / D)`` the
+        largest ``z`` with nonnegative between-group row sums; a dual point
+        complementary to the grouping needs ``z`` between them. None where
+        ``z_blk`` is not computed (``n > 3000``).
+        """
         if self.z_blk is None:
-            return False
-        z_cap = float(np.min(self.r0[self.mask] / self.D[self.mask]))
-        return z_cap < self.z_blk - _WINDOW_MARGIN * abs(self.z_blk)
+            return None
+        if self._window is None:
+            z_cap = float(np.min(self.r0[self.mask] / self.D[self.mask]))
+            self._window = (z_cap - self.z_blk) / max(abs(self.z_blk), 1e-300)
+        return self._window
 
     def certificate(self, bound: float, z: float, dual: Any) -> PartitionCertificate:
-        return PartitionCertificate(bound, self.y0 - z / self.sizes[self.labels], z, dual)
+        y = self.y0 - z / self.sizes[self.labels]
+        return PartitionCertificate(bound, y, z, dual, self.window())
 
     def row_sums(self, z: float) -> np.ndarray:
         """Row sums ``r[i, a]`` of the between-group blocks at ``z`` (0 on the own group)."""
