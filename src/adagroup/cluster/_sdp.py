@@ -235,6 +235,9 @@ class _Search:
         self._psd_gaps: list[float] | None = None  # the low-rank phase's gaps, per check
         self._psd_stalled = False
         self.cert: PartitionCertificate | None = None
+        # The window of the last grouping certified (see _Slackness.window), kept also
+        # when its certificate gave up.
+        self.window: float | None = None
         self.converged = True
         self.certificate = "rigorous" if op.n <= DENSE_MAX_N else "lanczos"
         # Set by _solve when the low-rank phase and ADMM will bound the SDP themselves:
@@ -320,6 +323,7 @@ class _Search:
             self.op, self.labels, self.k, self.value, tol=tol, give_up=self.solvers_bound
         )
         self.info["certificate_seconds"] += time.perf_counter() - t
+        self.window = cert.window
         if bound < self.bound:
             self.bound, self.cert = bound, cert
 
@@ -484,11 +488,10 @@ class _Search:
         where it is open the relaxation may be tight, and the low-rank phase
         must then drive its multiplier to such a point to close the bound. A
         larger penalty moves the multiplier further per update (see
-        ``_RHO_TIGHT``). Where the window is closed (most non-tight groupings)
-        or was not computed, the certificate was abandoned and this is False.
+        ``_RHO_TIGHT``). False where the window is closed (most non-tight
+        groupings) or was not computed (``n > 3000``).
         """
-        window = self.cert.window if self.cert is not None else None
-        return window is not None and window > 0.0
+        return self.window is not None and self.window > 0.0
 
     def psd_factor(self, max_iter: int) -> None:
         """Phase 3 (n <= 600): the low-rank augmented Lagrangian; its multiplier is a dual point.
