@@ -456,7 +456,7 @@ class _Search:
         return bound - self.sdp_lower <= 10 * self.tol * max(1.0, abs(bound))
 
     def _psd_stall(self, gap: float) -> bool:
-        """The low-rank phase's own gap did not halve over its last eight checks, near the end.
+        """The phase's smallest gap so far did not halve over its last eight checks, near the end.
 
         Where it converges it shrinks 2-10x per check; on structured matrices
         with k > 3 it can level off at a few times the tolerance (a fixed point
