@@ -363,8 +363,11 @@ def _decoupled_dual(
 
 #: Largest n for which a clipped dual is repaired densely (n^2 floats).
 _DENSE_REPAIR_MAX_N = 4000
-#: Relative margin of :meth:`_Slackness.window_closed`.
-_WINDOW_MARGIN = 0.05
+#: Smallest relative window (see :meth:`_Slackness.window`) at which the constructions are
+#: tried when the caller's solvers bound the SDP anyway: on 360 spectral groupings
+#: (planted with noise 0.5-1.2 and Fig. 2; n = 40-300, k = 2-5; 3 seeds) the 168 that
+#: closed had windows of +10.8 % or more, and none of the 12 in (-5 %, +10 %) closed.
+_WINDOW_MIN = 0.05
 
 
 @dataclass
@@ -375,6 +378,8 @@ class PartitionCertificate:
     y: np.ndarray
     z: float
     dual: Any
+    #: ``(z_cap - z_blk) / |z_blk|`` (see :meth:`_Slackness.window`); None where not computed.
+    window: float | None = None
 
 
 class _Slackness:
@@ -414,28 +419,46 @@ class _Slackness:
         # The dense matrix and the top within-group eigenvalue, where affordable.
         self.A: np.ndarray | None = None
         self.z_blk: float | None = None
+        self._window: float | None = None
         if n <= min(_DENSE_REPAIR_MAX_N, _EXPLICIT_MAX_N):
             self.A = op.dense()
             self.z_blk = _within_group_top(self.A, lab, k)
 
     def window_closed(self) -> bool:
-        """No ``z`` gives nonnegative between-group row sums above the within-group eigenvalue.
+        """Hardly any ``z`` gives nonnegative row sums above the within-group eigenvalue.
 
         A dual point complementary to the grouping needs ``z >= z_blk`` (its
         within-group blocks are zero, so ``z`` covers their top eigenvalue) and
         row sums ``r(z) = r0 - z D >= 0``, i.e. ``z <= min(r0 / D)``. Every
         construction below takes its row sums from ``r(z)``. When that window is
-        empty by more than ``_WINDOW_MARGIN`` (relative), none of them closed
-        (0 of 566 such groupings; the 82 that closed had windows of +11 % or
-        more: Fig. 2, planted and Gaussian, n = 40-300, k = 2-5, measured).
+        empty or narrower than ``_WINDOW_MIN`` (relative), none of them closed
+        (0 of 566 groupings with windows below -5 %, the 82 that closed had +11 %
+        or more: Fig. 2, planted and Gaussian, n = 40-300, k = 2-5; see also
+        ``_WINDOW_MIN``). A narrow open window still allows a complementary
+        dual point (a tight relaxation), which the constructions miss and the
+        low-rank phase finds.
+        """
+        window = self.window()
+        return window is not None and window < _WINDOW_MIN
+
+    def window(self) -> float | None:
+        """``(z_cap - z_blk) / |z_blk|``: the room for ``z`` between the two limits, relative.
+
+        ``z_blk`` is the top within-group eigenvalue, ``z_cap = min(r0 / D)`` the
+        largest ``z`` with nonnegative between-group row sums; a dual point
+        complementary to the grouping needs ``z`` between them. None where
+        ``z_blk`` is not computed (``n > 3000``).
         """
         if self.z_blk is None:
-            return False
-        z_cap = float(np.min(self.r0[self.mask] / self.D[self.mask]))
-        return z_cap < self.z_blk - _WINDOW_MARGIN * abs(self.z_blk)
+            return None
+        if self._window is None:
+            z_cap = float(np.min(self.r0[self.mask] / self.D[self.mask]))
+            self._window = (z_cap - self.z_blk) / max(abs(self.z_blk), 1e-300)
+        return self._window
 
     def certificate(self, bound: float, z: float, dual: Any) -> PartitionCertificate:
-        return PartitionCertificate(bound, self.y0 - z / self.sizes[self.labels], z, dual)
+        y = self.y0 - z / self.sizes[self.labels]
+        return PartitionCertificate(bound, y, z, dual, self.window())
 
     def row_sums(self, z: float) -> np.ndarray:
         """Row sums ``r[i, a]`` of the between-group blocks at ``z`` (0 on the own group)."""

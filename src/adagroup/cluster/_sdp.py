@@ -18,7 +18,7 @@ from ._certificate import PartitionCertificate, bound_from_dual, certify_partiti
 from ._exhaustive import _HARD_MAX_TASKS, _SubsetProgramme
 from ._linalg import DENSE_MAX_N, top_eigh
 from ._objective import density_objective
-from ._psd_factor import psd_factor_rank, solve_psd_factor
+from ._psd_factor import _RHO, _RHO_TIGHT, psd_factor_rank, solve_psd_factor
 from ._rounding import kmeans_rows, round_factor
 from ._sdp_solver import CentredOperator, feasible_point, solve_admm, solve_factor
 from ._threads import blas_threads_for
@@ -235,6 +235,9 @@ class _Search:
         self._psd_gaps: list[float] | None = None  # the low-rank phase's gaps, per check
         self._psd_stalled = False
         self.cert: PartitionCertificate | None = None
+        # The window of the last grouping certified (see _Slackness.window), kept also
+        # when its certificate gave up.
+        self.window: float | None = None
         self.converged = True
         self.certificate = "rigorous" if op.n <= DENSE_MAX_N else "lanczos"
         # Set by _solve when the low-rank phase and ADMM will bound the SDP themselves:
@@ -320,6 +323,7 @@ class _Search:
             self.op, self.labels, self.k, self.value, tol=tol, give_up=self.solvers_bound
         )
         self.info["certificate_seconds"] += time.perf_counter() - t
+        self.window = cert.window
         if bound < self.bound:
             self.bound, self.cert = bound, cert
 
@@ -452,7 +456,7 @@ class _Search:
         return bound - self.sdp_lower <= 10 * self.tol * max(1.0, abs(bound))
 
     def _psd_stall(self, gap: float) -> bool:
-        """The low-rank phase's own gap did not halve over its last eight checks, near the end.
+        """The phase's smallest gap so far did not halve over its last eight checks, near the end.
 
         Where it converges it shrinks 2-10x per check; on structured matrices
         with k > 3 it can level off at a few times the tolerance (a fixed point
@@ -465,7 +469,10 @@ class _Search:
         evaluations in 0.11 s, where ADMM after a stall took 0.42 s).
         """
         assert self._psd_gaps is not None
-        self._psd_gaps.append(gap)
+        # The smallest gap so far: a single check's gap jumps up and down by 2x or
+        # more (Fig. 2, n = 100, in units of the tolerance: 40, 61, 17, 32, 21, 21, 19,
+        # 21), which read as a stall (21 > 40 / 2) while the smallest had fallen to 17.
+        self._psd_gaps.append(min(gap, self._psd_gaps[-1]) if self._psd_gaps else gap)
         gaps = self._psd_gaps
         self._psd_stalled = (
             len(gaps) > 8
@@ -473,6 +480,18 @@ class _Search:
             and gaps[-1] <= _STALL_MAX_SLACK * self._near_slack()
         )
         return self._psd_stalled
+
+    def _may_be_tight(self) -> bool:
+        """The grouping's certificate left room for ``z`` (see ``_Slackness.window``).
+
+        A dual point complementary to the grouping needs ``z`` in that window;
+        where it is open the relaxation may be tight, and the low-rank phase
+        must then drive its multiplier to such a point to close the bound. A
+        larger penalty moves the multiplier further per update (see
+        ``_RHO_TIGHT``). False where the window is closed (most non-tight
+        groupings) or was not computed (``n > 3000``).
+        """
+        return self.window is not None and self.window > 0.0
 
     def psd_factor(self, max_iter: int) -> None:
         """Phase 3 (n <= 600): the low-rank augmented Lagrangian; its multiplier is a dual point.
@@ -497,6 +516,7 @@ class _Search:
                 stop=self._dual_stop,
                 max_outer=_PSD_MAX_OUTER,
                 max_evals=_PSD_MAX_EVALS,
+                rho=_RHO_TIGHT if self._may_be_tight() else _RHO,
             )
         except FloatingPointError:  # the factor collapsed: ADMM takes over from the centre
             self.converged = False
