@@ -71,8 +71,10 @@ class AdaGroup:
     3. **Group.** For every ``k`` in ``[1, max_clusters]``: greedy
        agglomeration and the previous grouping (as a warm start), each improved
        by single-task moves. ``k`` is the fewest groups whose density over the
-       pairs trained together (:func:`measured_density`) is within one standard
-       error of the best, over posterior draws of the affinity (step 4; the
+       pairs trained together (:func:`measured_density`), less the optimism of
+       choosing each grouping on the same noisy estimate (estimated on ten
+       posterior draws), is within one standard error of the best, over
+       posterior draws of the affinity (step 4; the
        zero diagonal and centred rows make the density peak at the number of
        groups the evidence supports: splitting a group loses its positive
        terms, merging two adds negative ones, and unmeasured pairs do not
