@@ -257,3 +257,58 @@ def test_stop_rule_budget_and_exhaustion():
     assert _stop(stability=unstable, n_planned=0) == "exhausted"
     # A budget spent while tasks are still arriving does not stop the covers of new batches.
     assert _stop(stability=unstable, n_subsets=99, all_arrived=False) is None
+
+
+def _group_loss(crowding: float):
+    """Losses that fall with each partner from the task's group (its name's second character)
+    and rise with each stranger; four or more together add ``crowding``."""
+
+    def train(subset, seed):
+        out = {}
+        for task in subset:
+            mates = sum(other[1] == task[1] for other in subset if other != task)
+            strangers = len(subset) - 1 - mates
+            out[task] = 1.0 - 0.2 * mates + 0.3 * strangers + (crowding if mates >= 3 else 0.0)
+        return out
+
+    return train
+
+
+_NAMES = [f"g{g}t{t}" for g in range(2) for t in range(4)]
+
+
+def test_verify_trains_each_group_and_each_task_once_and_confirms_helpful_groups(recwarn):
+    train = _group_loss(crowding=0.0)
+    study = ag.Study("verify", tasks=_NAMES, greater_is_better=False)
+    ada = AdaGroup(study, batch_size=8, random_state=0).run(train)
+    assert sorted(map(sorted, ada.groups_)) == [_NAMES[:4], _NAMES[4:]]
+    before = study.summary()[RunState.COMPLETE]
+    ada.verify(train)
+    assert before < study.summary()[RunState.COMPLETE] <= before + len(_NAMES) + 2
+    assert [r["tasks"] for r in ada.verification_] == ada.groups_
+    # Three mates each: the loss falls from 1.0 to 0.4.
+    assert all(r["change"] == pytest.approx(0.6) for r in ada.verification_)
+    assert not [w for w in recwarn if issubclass(w.category, UnstableGroupingWarning)]
+    assert ada.to_dict()["verification"] == ada.verification_
+    # Verifying again reuses every run.
+    after = study.summary()[RunState.COMPLETE]
+    ada.verify(train)
+    assert study.summary()[RunState.COMPLETE] == after
+
+
+def test_verify_says_when_a_group_trains_worse_than_its_tasks_alone():
+    # Pairs and triples within a group help, so the pair-level evidence supports the groups;
+    # four together interfere, which only training the group shows.
+    train = _group_loss(crowding=1.0)
+    study = ag.Study("crowd", tasks=_NAMES, greater_is_better=False)
+    ada = AdaGroup(study, batch_size=8, random_state=0).run(train)
+    assert sorted(map(sorted, ada.groups_)) == [_NAMES[:4], _NAMES[4:]]
+    with pytest.warns(UnstableGroupingWarning, match="2 of 2 groups train worse"):
+        ada.verify(train)
+    assert all(r["change"] == pytest.approx(-0.4) for r in ada.verification_)
+
+
+def test_verify_before_run_is_a_clear_error():
+    study = ag.Study("early", tasks=["a", "b"])
+    with pytest.raises(ValueError, match=r"call run\(trainer\) before verify"):
+        AdaGroup(study).verify(_group_loss(0.0))

@@ -147,3 +147,58 @@ def test_adaptive_bad_flags_are_one_line_errors_before_anything_is_written(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert _n_lines(planted) == 0 and not db.exists()
+
+
+CROWDING = """
+def train(subset, seed):
+    out = {}
+    for task in subset:
+        mates = sum(other[1] == task[1] for other in subset if other != task)
+        strangers = len(subset) - 1 - mates
+        out[task] = 1.0 - 0.2 * mates + 0.3 * strangers + (1.0 if mates >= 3 else 0.0)
+    return out
+
+
+train.greater_is_better = False  # losses
+"""
+
+
+def test_verify_trains_the_groups_and_says_which_hurt(tmp_path, monkeypatch, capsys):
+    (tmp_path / "crowding_cli_trainer.py").write_text(CROWDING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("ADAGROUP_STORAGE", raising=False)
+    tasks = ",".join(f"g{g}t{t}" for g in range(2) for t in range(4))
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    args = [
+        "study", "run", "--storage", url, "--name", "v", "--tasks", tasks,
+        "--trainer", "crowding_cli_trainer:train", "--adaptive", "--batch-size", "8",
+        "--verify", "--no-progress",
+    ]  # fmt: skip
+    with pytest.warns(UserWarning, match="2 of 2 groups train worse"):
+        assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("trained together vs alone") == 2 and "-40.0 % HURTS" in out
+    assert main(["study", "status", "--storage", url, "--name", "v", "--json"]) == 0
+    stored = json.loads(capsys.readouterr().out)["adagroup"]["result"]["verification"]
+    assert [round(r["change"], 6) for r in stored] == [-0.4, -0.4]
+
+
+def test_warnings_reach_the_terminal_as_one_line_without_source_paths(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "crowding_cli_trainer.py").write_text(CROWDING)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    env.pop("ADAGROUP_STORAGE", None)
+    tasks = ",".join(f"g{g}t{t}" for g in range(2) for t in range(4))
+    cmd = [
+        sys.executable, "-m", "adagroup", "study", "run", "--storage", str(tmp_path / "w.db"),
+        "--name", "w", "--tasks", tasks, "--trainer", "crowding_cli_trainer:train",
+        "--adaptive", "--batch-size", "8", "--verify", "--no-progress",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [x for x in done.stderr.splitlines() if "warning" in x]
+    assert lines == [lines[0]] and lines[0].startswith("adagroup study run: warning: 2 of 2")
+    assert ".py:" not in done.stderr

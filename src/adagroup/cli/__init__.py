@@ -11,10 +11,11 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from ..exceptions import AdagroupError
+from ..exceptions import AdagroupError, AdagroupWarning
 
 __all__ = ["main", "CLIUsageError", "one_line"]
 
@@ -63,6 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+    default_format = warnings.formatwarning
+
+    def format_warning(message: Any, category: Any, *rest: Any, **kwargs: Any) -> str:
+        # Our warnings speak to the person at the terminal: no source path and line.
+        if isinstance(category, type) and issubclass(category, AdagroupWarning):
+            return f"adagroup {command}: warning: {message}\n"
+        return default_format(message, category, *rest, **kwargs)
+
+    warnings.formatwarning = format_warning
     try:
         return int(args.func(args) or 0)
     except (AdagroupError, ValueError, TypeError, OSError, ImportError) as exc:
@@ -73,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"adagroup {command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = default_format
 
 
 def one_line(exc: BaseException) -> str:

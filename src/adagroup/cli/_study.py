@@ -216,6 +216,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="AdaGroup's pair-level estimator (default surrogate; coupled lets a pair's two "
         "directions inform each other)",
     )
+    run.add_argument(
+        "--verify",
+        action="store_true",
+        help="AdaGroup: then train each group in one model and each task alone, and say which "
+        "groups train worse than their tasks alone (up to n_tasks + k more runs per seed)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=run_command)
@@ -310,8 +316,8 @@ def run_command(args: argparse.Namespace) -> int:
     # study created from a mistyped command.
     url = _storage(args)
     # Check the arguments before anything is written to the store.
-    for flag in ("batch_size", "max_k", "budget", "confidence", "pair_estimator"):
-        if getattr(args, flag) is not None and not args.adaptive:
+    for flag in ("batch_size", "max_k", "budget", "confidence", "pair_estimator", "verify"):
+        if getattr(args, flag) not in (None, False) and not args.adaptive:
             raise ValueError(
                 f"--{flag.replace('_', '-')} applies to AdaGroup only: add --adaptive, or drop "
                 f"--{flag.replace('_', '-')}."
@@ -499,7 +505,10 @@ def _run_adaptive(
         "resources": _ray_resources(args),
     }
     kwargs = _adaptive_kwargs(args, seeds, n_jobs)
-    return AdaGroup(study, run_options=options, **kwargs).run(trainer)
+    ada = AdaGroup(study, run_options=options, **kwargs).run(trainer)
+    if args.verify and ada.stopped_because_ is not None:
+        ada.verify(trainer)
+    return ada
 
 
 def _adaptive_kwargs(
@@ -543,6 +552,11 @@ def format_adaptive(result: dict[str, Any]) -> str:
     for i, g in enumerate(groups):
         shown = ", ".join(f"{t} {stab[t]:.2f}" for t in g)
         lines.append(f"  group {i} (task stability): {shown}")
+    for check in result.get("verification") or []:
+        change = check["change"]
+        said = "n/a" if change is None else f"{100 * change:+.1f} %"
+        verdict = "" if change is None else (" helps" if change >= 0 else " HURTS: train apart")
+        lines.append(f"  trained together vs alone: {','.join(check['tasks'])} {said}{verdict}")
     if result["upper_bound"] is not None:
         verdict = "proven optimal" if result["proven_optimal"] else f"gap {result['gap']:.3g}"
         lines.append(
