@@ -29,7 +29,8 @@ def group_runs(
 
     Scores are oriented and made scale-free per task, a pooled pair-level
     affinity is estimated (:class:`PairPosterior`), and the densest grouping of
-    the ``k`` chosen by :func:`choose_k_by_draws` is returned. Use it to group the runs
+    the ``k`` chosen by :func:`choose_k_by_draws` (less each ``k``'s
+    :func:`selection_optimism`) is returned. Use it to group the runs
     of a non-adaptive design (uniform subsets, a pair cover) on the same terms
     as AdaGroup.
 
