@@ -291,7 +291,8 @@ def main(argv=None) -> int:
                     f"{time.perf_counter() - t:.0f} s",
                     flush=True,
                 )
-                (out / "results.json").write_text(json.dumps(results, indent=1))
+                payload = {"estimator": args.estimator, "cases": results}
+                (out / "results.json").write_text(json.dumps(payload, indent=1))
     print()
     print("Cases recovered (mean downstream loss ÷ single-task) per budget of B·n runs:")
     print(table(results, args.budgets))

@@ -312,3 +312,32 @@ def test_verify_before_run_is_a_clear_error():
     study = ag.Study("early", tasks=["a", "b"])
     with pytest.raises(ValueError, match=r"call run\(trainer\) before verify"):
         AdaGroup(study).verify(_group_loss(0.0))
+
+
+@pytest.mark.filterwarnings("ignore:AdaGroup stopped")  # the seed offset looks like noise
+def test_verify_compares_group_and_single_runs_of_the_same_seed():
+    # Seed 1 adds 5 to every loss and g0t0's single run fails on seed 1: pooled over seeds
+    # the group would look far worse than g0t0 alone.
+    base = _group_loss(crowding=0.0)
+
+    def train(subset, seed):
+        if seed == 1 and tuple(subset) == ("g0t0",):
+            raise RuntimeError("this run fails")
+        return {t: v + 5.0 * seed for t, v in base(subset, seed).items()}
+
+    study = ag.Study("seeds", tasks=_NAMES, greater_is_better=False)
+    ada = AdaGroup(study, batch_size=8, seeds=(0, 1), random_state=0).run(train)
+    ada.verify(train)
+    first = next(r for r in ada.verification_ if "g0t0" in r["tasks"])
+    # Seed 0 alone for g0t0: 1.0 -> 0.4.
+    assert first["per_task"]["g0t0"] == pytest.approx(0.6)
+    assert all(r["change"] > 0 for r in ada.verification_)
+
+
+def test_verify_trains_nothing_when_every_task_is_alone():
+    study = ag.Study("alone", tasks=_NAMES, greater_is_better=False)
+    ada = AdaGroup(study, batch_size=8, random_state=0).run(_group_loss(0.0))
+    ada.labels_ = np.arange(len(_NAMES))  # as if every task had ended up alone
+    before = study.summary()[RunState.COMPLETE]
+    ada.verify(_group_loss(0.0))
+    assert ada.verification_ == [] and study.summary()[RunState.COMPLETE] == before

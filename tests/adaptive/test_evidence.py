@@ -199,7 +199,7 @@ def test_correlation_of_the_two_directions_is_read_from_the_runs():
 
 
 def test_correlated_prior_gives_the_joint_posterior_mean():
-    # The Jacobi sweeps must reach the solution of the coupled system
+    # The conjugate-gradient solve must reach the solution of the coupled system
     # A_i theta_i - ridge_i * rho * theta_{.i} = b_i over every target at once.
     runs, names = _planted_runs(2, 4, 14, noise=0.1)
     table = RunTable(runs, names)

@@ -178,3 +178,5 @@ def test_optimism_of_choosing_on_the_same_noise_is_taken_back(seed):
     # Relative to two groups, and growing with k.
     assert optimism[1] == optimism[2] == 0.0
     assert optimism[8] > optimism[5] > 0.0
+    # Asked for more groups than tasks, it stops at one task per group.
+    assert max(selection_optimism(S[:6, :6], draws[:, :6, :6], measured[:6, :6], 9)) == 6

@@ -128,6 +128,8 @@ def test_pair_estimator_reaches_adagroup_and_offers_every_estimator(tmp_path, pl
         (["--adaptive", "--budget", "0"], "argument --budget: must be an int >= 1"),
         (["--budget", "50"], "--budget applies to AdaGroup only: add --adaptive"),
         (["--pair-estimator", "coupled"], "--pair-estimator applies to AdaGroup only"),
+        (["--confidence", "0"], "--confidence applies to AdaGroup only"),
+        (["--verify"], "--verify applies to AdaGroup only"),
     ],
 )
 def test_adaptive_bad_flags_are_one_line_errors_before_anything_is_written(

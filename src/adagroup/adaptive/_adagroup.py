@@ -612,11 +612,13 @@ class AdaGroup:
                 "This AdaGroup has no grouping yet: call run(trainer) before verify(trainer)."
             )
         groups = [tuple(g) for g in self.groups_ if len(g) > 1]
-        alone = [(t,) for t in self.task_names_]
-        self.study.enqueue(groups + alone, seeds=tuple(self.seeds))
-        self.study.run(trainer, **self._run_kwargs())
+        # Tasks already alone in the grouping have nothing to be compared with.
+        alone = [(t,) for g in groups for t in g]
+        if groups:
+            self.study.enqueue(groups + alone, seeds=tuple(self.seeds))
+            self.study.run(trainer, **self._run_kwargs())
         wanted = {frozenset(x) for x in groups + alone}
-        seeds = {int(x) for x in self.seeds}
+        seeds = sorted({int(x) for x in self.seeds})
         scores: dict[tuple[frozenset, int], Mapping[str, float]] = {}
         for run in self.study.runs(state=RunState.COMPLETE):
             key = frozenset(run.subset)
@@ -624,19 +626,22 @@ class AdaGroup:
                 scores.setdefault((key, int(run.seed)), run.scores)
         sign = 1.0 if bool(getattr(self.study, "greater_is_better", True)) else -1.0
 
-        def mean_score(subset: frozenset, task: str) -> float | None:
-            values = [float(scores[(subset, s)][task]) for s in seeds if (subset, s) in scores]
-            return float(np.mean(values)) if values else None
+        def paired_change(group: frozenset, task: str) -> float | None:
+            # Per seed, on seeds where both runs finished: seeds can shift every score alike,
+            # so a group run of one seed is never compared with a single run of another.
+            single = frozenset([task])
+            changes = []
+            for seed in seeds:
+                if (group, seed) in scores and (single, seed) in scores:
+                    together = float(scores[(group, seed)][task])
+                    apart = float(scores[(single, seed)][task])
+                    if apart != 0:
+                        changes.append(sign * (together - apart) / abs(apart))
+            return float(np.mean(changes)) if changes else None
 
         report: list[dict[str, Any]] = []
         for group in groups:
-            per_task: dict[str, float | None] = {}
-            for task in group:
-                together = mean_score(frozenset(group), task)
-                single = mean_score(frozenset([task]), task)
-                per_task[task] = None
-                if together is not None and single is not None and single != 0:
-                    per_task[task] = sign * (together - single) / abs(single)
+            per_task = {task: paired_change(frozenset(group), task) for task in group}
             known = [v for v in per_task.values() if v is not None]
             change = float(np.mean(known)) if known else None
             report.append({"tasks": list(group), "change": change, "per_task": per_task})

@@ -360,7 +360,9 @@ class _Coupling:
     divided by ``ridge_i`` that system is symmetric and at least ``(1 - rho)`` definite,
     so preconditioned conjugate gradients (each target's own inverse as preconditioner)
     solve it. Draws are exact by perturbation: the same solve with the readings and the
-    prior's centre drawn from their distributions.
+    prior's centre drawn from their distributions. That holds while every ``ridge_i`` is
+    ``sigma_i^2 / (tau^2 (1 - rho^2))``; where the clip moved one, the mean still solves the
+    clipped system but the draws' spread is only approximately its posterior's.
     """
 
     def __init__(

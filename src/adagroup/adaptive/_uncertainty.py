@@ -102,6 +102,7 @@ def selection_optimism(
         The optimism of every ``k`` in ``1 .. k_max`` beyond that of two groups
         (0 for ``k`` = 1 and 2).
     """
+    k_max = max(1, min(k_max, len(S)))
     total = np.zeros(k_max)
     used = draws[:_OPTIMISM_DRAWS]
     for j, D in enumerate(used):

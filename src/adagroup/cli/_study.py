@@ -317,7 +317,8 @@ def run_command(args: argparse.Namespace) -> int:
     url = _storage(args)
     # Check the arguments before anything is written to the store.
     for flag in ("batch_size", "max_k", "budget", "confidence", "pair_estimator", "verify"):
-        if getattr(args, flag) not in (None, False) and not args.adaptive:
+        given = args.verify if flag == "verify" else getattr(args, flag) is not None
+        if given and not args.adaptive:
             raise ValueError(
                 f"--{flag.replace('_', '-')} applies to AdaGroup only: add --adaptive, or drop "
                 f"--{flag.replace('_', '-')}."
@@ -506,7 +507,7 @@ def _run_adaptive(
     }
     kwargs = _adaptive_kwargs(args, seeds, n_jobs)
     ada = AdaGroup(study, run_options=options, **kwargs).run(trainer)
-    if args.verify and ada.stopped_because_ is not None:
+    if args.verify:
         ada.verify(trainer)
     return ada
 
