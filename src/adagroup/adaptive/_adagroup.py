@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import logging
@@ -18,6 +17,7 @@ import numpy as np
 from .._validation import check_float, check_int, check_random_state
 from ..cluster._base import BaseTaskClustering
 from ..cluster._objective import labels_to_groups
+from ..cluster._threads import blas_threads_for
 from ..exceptions import UnstableGroupingWarning
 from ._design import (
     contested_groups,
@@ -451,7 +451,9 @@ class AdaGroup:
         n_planned = self._train(trainer, plan, names, seeds)
 
         # -- estimate, group, draw ---------------------------------------------------------
-        with _serial_blas():
+        # One BLAS thread for the many small solves of a round (measured: a round took twice
+        # as long with the default thread count).
+        with blas_threads_for(n):
             runs = self._trajectory_runs(set(names), seeds)
             sign = bool(getattr(self.study, "greater_is_better", True))
             table = RunTable(runs, names, greater_is_better=sign, normalize=self.normalize)
@@ -605,8 +607,6 @@ class AdaGroup:
         -------
         self
         """
-        from ..runs import RunState
-
         if getattr(self, "labels_", None) is None:
             raise ValueError(
                 "This AdaGroup has no grouping yet: call run(trainer) before verify(trainer)."
@@ -617,13 +617,9 @@ class AdaGroup:
         if groups:
             self.study.enqueue(groups + alone, seeds=tuple(self.seeds))
             self.study.run(trainer, **self._run_kwargs())
-        wanted = {frozenset(x) for x in groups + alone}
         seeds = sorted({int(x) for x in self.seeds})
-        scores: dict[tuple[frozenset, int], Mapping[str, float]] = {}
-        for run in self.study.runs(state=RunState.COMPLETE):
-            key = frozenset(run.subset)
-            if key in wanted and int(run.seed) in seeds:
-                scores.setdefault((key, int(run.seed)), run.scores)
+        runs = self._complete_runs({frozenset(x) for x in groups + alone}, seeds)
+        scores = {key: run.scores for key, run in runs.items()}
         sign = 1.0 if bool(getattr(self.study, "greater_is_better", True)) else -1.0
 
         def paired_change(group: frozenset, task: str) -> float | None:
@@ -773,16 +769,24 @@ class AdaGroup:
 
     def _trajectory_runs(self, names: set[str], seeds: tuple[int, ...]) -> list[Any]:
         """COMPLETE runs of the subsets this trajectory planned, one per (subset, seed)."""
+        wanted = {key for key in self._state.planned if key <= names}
+        out = self._complete_runs(wanted, seeds)
+        return [out[key] for key in sorted(out, key=lambda kv: (sorted(kv[0]), kv[1]))]
+
+    def _complete_runs(
+        self, wanted: set[frozenset], seeds: Sequence[int]
+    ) -> dict[tuple[frozenset, int], Any]:
+        """The first COMPLETE run of every wanted (subset, seed)."""
         from ..runs import RunState
 
-        wanted = self._state.planned
+        chosen = {int(s) for s in seeds}
         out: dict[tuple[frozenset, int], Any] = {}
         for run in self.study.runs(state=RunState.COMPLETE):
             key = frozenset(run.subset)
-            if key in wanted and key <= names and int(run.seed) in seeds:
+            if key in wanted and int(run.seed) in chosen:
                 # Retries of one (subset, seed) are alternatives, not extra evidence.
                 out.setdefault((key, int(run.seed)), run)
-        return [out[key] for key in sorted(out, key=lambda kv: (sorted(kv[0]), kv[1]))]
+        return out
 
     def _publish(self) -> None:
         """Store the parameters and the latest result with the study, for `study status`."""
@@ -913,19 +917,6 @@ def _coverage(met: np.ndarray, labels: np.ndarray) -> np.ndarray:
     mates = same.sum(axis=1)
     seen = (same & (met > 0)).sum(axis=1)
     return np.where(mates > 0, seen / np.maximum(mates, 1), 1.0)
-
-
-def _serial_blas() -> Any:
-    """One BLAS thread for the many small solves of a round.
-
-    Threaded BLAS on matrices of a few dozen rows spends its time waking threads:
-    measured here, a round took twice as long with the default thread count.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl comes with scikit-learn; without it, run as is
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _cut(names: list[str], size: int) -> list[list[str]]:

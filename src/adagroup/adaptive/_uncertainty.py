@@ -67,7 +67,6 @@ def selection_optimism(
     measured: np.ndarray,
     k_max: int,
     warm: np.ndarray | None = None,
-    refits: list[dict[int, np.ndarray]] | None = None,
 ) -> dict[int, float]:
     """How much better each ``k``'s grouping looks on the estimate it was chosen on.
 
@@ -93,8 +92,6 @@ def selection_optimism(
     k_max : int
     warm : ndarray of int, optional
         The warm start the candidates were found with, used the same way.
-    refits : list of dict, optional
-        ``best_groupings(draw, k_max, warm)`` of the draws, where already known.
 
     Returns
     -------
@@ -105,8 +102,8 @@ def selection_optimism(
     k_max = max(1, min(k_max, len(S)))
     total = np.zeros(k_max)
     used = draws[:_OPTIMISM_DRAWS]
-    for j, D in enumerate(used):
-        refit = refits[j] if refits is not None else best_groupings(D, k_max, warm)
+    for D in used:
+        refit = best_groupings(D, k_max, warm)
         total += [
             measured_density(D, measured, refit[k]) - measured_density(S, measured, refit[k])
             for k in range(1, k_max + 1)
@@ -151,26 +148,14 @@ def choose_k_by_draws(
         carry the uncertainty about ``k``.
     """
     ks = sorted(point)
-    D, se = _density_table(draws, point, measured, optimism)
-    return _fewest_within_se(D.mean(axis=0), se, ks), np.array(
-        [_fewest_within_se(row, se, ks) for row in D]
-    )
-
-
-def _density_table(
-    draws: np.ndarray,
-    point: Mapping[int, np.ndarray],
-    measured: np.ndarray,
-    optimism: Mapping[int, float] | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Measured density of each ``k``'s grouping on each draw, and the paired differences' SE."""
-    ks = sorted(point)
     D = np.array([[measured_density(S, measured, point[k]) for k in ks] for S in draws])
     if optimism is not None:
         D = D - np.array([optimism[k] for k in ks])
     # se[a, b]: spread over the draws of the paired difference between k = ks[a] and ks[b].
     se = (D[:, :, None] - D[:, None, :]).std(axis=0)
-    return D, se
+    return _fewest_within_se(D.mean(axis=0), se, ks), np.array(
+        [_fewest_within_se(row, se, ks) for row in D]
+    )
 
 
 def _fewest_within_se(values: np.ndarray, se: np.ndarray, ks: list[int]) -> int:
