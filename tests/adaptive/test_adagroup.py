@@ -45,7 +45,11 @@ def test_recovers_planted_groups_stably_with_fewer_runs_than_all_pairs():
     assert adjusted_rand_score(trainer.true_labels, ada.labels_) == 1
     assert ada.n_clusters_ == 3 and ada.stopped_because_ == "stable"
     assert ada.n_runs_ < n * (n - 1) // 2
-    assert ada.n_runs_ == study.summary()[RunState.COMPLETE]
+    # Once stopped, each group and each task alone are trained to verify the grouping (the
+    # planted groups neither help nor hurt against their tasks alone, so each reads noise).
+    verify_runs = study.summary()[RunState.COMPLETE] - ada.n_runs_
+    assert 0 < verify_runs <= n + ada.n_clusters_
+    assert [r["tasks"] for r in ada.verification_] == ada.groups_
     assert sorted(t for g in ada.groups_ for t in g) == sorted(trainer.task_names)
     # Uncertainty: every task is stable at the asked confidence, pairs agree with groups.
     assert ada.stability_.shape == (n,) and ada.stability_.min() >= ada.confidence
@@ -125,26 +129,32 @@ def test_rerun_resumes_without_training_again(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
 
     study = ag.Study("resume", storage=url, tasks=trainer.task_names)
-    partial = _ada(study).run(trainer, n_rounds=1)
+    partial = _ada(study, verify_groups=False).run(trainer, n_rounds=1)
     assert partial.n_steps_ == 1
     after_first = _n_calls(calls)
     assert after_first == partial.n_runs_ > 0
 
     # A new object on the reopened study replays round 1 from the store, then goes on.
     study = ag.Study("resume", storage=url)
-    full = _ada(study).run(trainer)
+    full = _ada(study, verify_groups=False).run(trainer)
     total = _n_calls(calls)
     assert total == full.n_runs_
 
     # Once finished, a rerun trains nothing and finds the same groups.
-    again = _ada(ag.Study("resume", storage=url)).run(trainer)
+    again = _ada(ag.Study("resume", storage=url), verify_groups=False).run(trainer)
     assert _n_calls(calls) == total
     assert np.array_equal(again.labels_, full.labels_)
     assert again.stopped_because_ == full.stopped_because_
+    # Verification trains the groups and single tasks once; verifying again trains nothing.
+    verified = _ada(ag.Study("resume", storage=url)).run(trainer)
+    with_verify = _n_calls(calls)
+    assert total < with_verify <= total + len(trainer.task_names) + verified.n_clusters_
+    _ada(ag.Study("resume", storage=url)).run(trainer)
+    assert _n_calls(calls) == with_verify
 
     # The interrupted trajectory trained exactly what an uninterrupted one trains.
     fresh = _trainer()
-    direct = _ada(ag.Study("direct", tasks=fresh.task_names)).run(fresh)
+    direct = _ada(ag.Study("direct", tasks=fresh.task_names), verify_groups=False).run(fresh)
     assert direct.n_runs_ == total
     assert np.array_equal(direct.labels_, full.labels_)
 
@@ -280,14 +290,16 @@ _NAMES = [f"g{g}t{t}" for g in range(2) for t in range(4)]
 def test_verify_trains_each_group_and_each_task_once_and_confirms_helpful_groups(recwarn):
     train = _group_loss(crowding=0.0)
     study = ag.Study("verify", tasks=_NAMES, greater_is_better=False)
-    ada = AdaGroup(study, batch_size=8, random_state=0).run(train)
+    ada = AdaGroup(study, batch_size=8, random_state=0, verify_groups=False).run(train)
     assert sorted(map(sorted, ada.groups_)) == [_NAMES[:4], _NAMES[4:]]
+    assert ada.verification_ is None and ada.verified_groups_ is None
     before = study.summary()[RunState.COMPLETE]
     ada.verify(train)
     assert before < study.summary()[RunState.COMPLETE] <= before + len(_NAMES) + 2
     assert [r["tasks"] for r in ada.verification_] == ada.groups_
     # Three mates each: the loss falls from 1.0 to 0.4.
     assert all(r["change"] == pytest.approx(0.6) for r in ada.verification_)
+    assert ada.verified_groups_ == ada.groups_
     assert not [w for w in recwarn if issubclass(w.category, UnstableGroupingWarning)]
     assert ada.to_dict()["verification"] == ada.verification_
     # Verifying again reuses every run.
@@ -301,11 +313,15 @@ def test_verify_says_when_a_group_trains_worse_than_its_tasks_alone():
     # four together interfere, which only training the group shows.
     train = _group_loss(crowding=1.0)
     study = ag.Study("crowd", tasks=_NAMES, greater_is_better=False)
-    ada = AdaGroup(study, batch_size=8, random_state=0).run(train)
+    with pytest.warns(UnstableGroupingWarning, match="2 of 2 groups trained worse") as caught:
+        ada = AdaGroup(study, batch_size=8, random_state=0).run(train)
+    # run() verified by itself, and the warning points at the caller's line.
+    assert caught[0].filename == __file__
     assert sorted(map(sorted, ada.groups_)) == [_NAMES[:4], _NAMES[4:]]
-    with pytest.warns(UnstableGroupingWarning, match="2 of 2 groups train worse"):
-        ada.verify(train)
     assert all(r["change"] == pytest.approx(-0.4) for r in ada.verification_)
+    # The safe grouping trains every task alone.
+    assert ada.verified_groups_ == [[t] for t in _NAMES]
+    assert ada.to_dict()["verified_groups"] == ada.verified_groups_
 
 
 def test_verify_before_run_is_a_clear_error():

@@ -96,7 +96,9 @@ def test_adaptive_json_has_groups_stability_coassignment_and_certificate(
     assert set(payload["stability"]) == set(trainer.task_names)
     assert all(set(p) == {"tasks", "probability"} for p in payload["coassignment"])
     assert payload["certificate"] in ("rigorous", "exact", "lanczos")
-    assert payload["runs"]["COMPLETE"] == payload["n_runs"]
+    # The search's runs, then each group and each task alone to verify the grouping.
+    assert payload["n_runs"] < payload["runs"]["COMPLETE"] <= payload["n_runs"] + 12 + 3
+    assert len(payload["verification"]) == 3 and payload["verified_groups"] is not None
 
 
 def test_pair_estimator_reaches_adagroup_and_offers_every_estimator(tmp_path, planted, capsys):
@@ -130,6 +132,7 @@ def test_pair_estimator_reaches_adagroup_and_offers_every_estimator(tmp_path, pl
         (["--pair-estimator", "coupled"], "--pair-estimator applies to AdaGroup only"),
         (["--confidence", "0"], "--confidence applies to AdaGroup only"),
         (["--verify"], "--verify applies to AdaGroup only"),
+        (["--no-verify"], "--verify applies to AdaGroup only"),
     ],
 )
 def test_adaptive_bad_flags_are_one_line_errors_before_anything_is_written(
@@ -174,15 +177,30 @@ def test_verify_trains_the_groups_and_says_which_hurt(tmp_path, monkeypatch, cap
     args = [
         "study", "run", "--storage", url, "--name", "v", "--tasks", tasks,
         "--trainer", "crowding_cli_trainer:train", "--adaptive", "--batch-size", "8",
-        "--verify", "--no-progress",
+        "--no-progress",
     ]  # fmt: skip
-    with pytest.warns(UserWarning, match="2 of 2 groups train worse"):
+    with pytest.warns(UserWarning, match="2 of 2 groups trained worse"):
         assert main(args) == 0
     out = capsys.readouterr().out
-    assert out.count("trained together vs alone") == 2 and "-40.0 % HURTS" in out
+    assert out.count("trained together vs alone") == 2
+    assert out.count("-40.0 % HURTS: train apart") == 2
+    assert "train instead: g0t0 | g0t1 |" in out
     assert main(["study", "status", "--storage", url, "--name", "v", "--json"]) == 0
     stored = json.loads(capsys.readouterr().out)["adagroup"]["result"]["verification"]
     assert [round(r["change"], 6) for r in stored] == [-0.4, -0.4]
+
+
+def test_no_verify_trains_only_the_search(tmp_path, planted, capsys):
+    url = f"sqlite:///{tmp_path / 'nv.db'}"
+    args = [
+        "study", "run", "--storage", url, "--name", "nv",
+        "--trainer", "planted_cli_trainer:trainer", "--adaptive", "--batch-size", "6",
+        "--no-verify", "--json",
+    ]  # fmt: skip
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["verification"] is None and payload["verified_groups"] is None
+    assert payload["runs"]["COMPLETE"] == payload["n_runs"]
 
 
 def test_warnings_reach_the_terminal_as_one_line_without_source_paths(tmp_path):
@@ -197,7 +215,7 @@ def test_warnings_reach_the_terminal_as_one_line_without_source_paths(tmp_path):
     cmd = [
         sys.executable, "-m", "adagroup", "study", "run", "--storage", str(tmp_path / "w.db"),
         "--name", "w", "--tasks", tasks, "--trainer", "crowding_cli_trainer:train",
-        "--adaptive", "--batch-size", "8", "--verify", "--no-progress",
+        "--adaptive", "--batch-size", "8", "--no-progress",
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

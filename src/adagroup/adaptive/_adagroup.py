@@ -131,6 +131,12 @@ class AdaGroup:
         Stability every task must reach before stopping, in (0, 1].
     n_draws : int, default=50
         Posterior draws per round.
+    verify_groups : bool, default=True
+        Once AdaGroup stops, train each group in one model and each of its
+        tasks alone (:meth:`verify`): the pair-level evidence cannot see a
+        group whose tasks help each other in twos and threes but interfere
+        all together. Up to ``n_tasks + n_groups`` runs per seed, outside
+        ``budget``; they are the models a user trains next anyway.
     estimator : {"surrogate", "coupled", "mean"}, default="surrogate"
         Pair-level estimator (:func:`adagroup.adaptive.pair_affinity`).
     normalize : {"standardize", "relative"}, default="standardize"
@@ -201,11 +207,15 @@ class AdaGroup:
     clusterer_ : BaseTaskClustering
         The fitted clusterer of the last round.
     verification_ : list of dict or None
-        Set by :meth:`verify`: per group of two or more tasks, ``tasks``,
-        ``change`` (mean over its tasks of the relative change of a task's
-        score when trained with its group instead of alone, oriented so that
-        positive helps) and ``per_task``; None until verified, and again after
-        a later round.
+        Set by :meth:`verify` (which :meth:`run` calls once AdaGroup stops,
+        unless ``verify_groups=False``): per group of two or more tasks,
+        ``tasks``, ``change`` (mean over its tasks of the relative change of a
+        task's score when trained with its group instead of alone, oriented so
+        that positive helps; averaged over seeds) and ``per_task``; None until
+        verified, and again after a later round.
+    verified_groups_ : list of list of str or None
+        ``groups_`` with every group that trained worse than its tasks alone
+        split into its tasks; None until verified.
 
     See Also
     --------
@@ -261,6 +271,7 @@ class AdaGroup:
         budget: int | None = None,
         confidence: float = 0.9,
         n_draws: int = 50,
+        verify_groups: bool = True,
         estimator: str = "surrogate",
         normalize: str = "standardize",
         seeds: Sequence[int] = (0,),
@@ -278,6 +289,7 @@ class AdaGroup:
         self.budget = budget
         self.confidence = confidence
         self.n_draws = n_draws
+        self.verify_groups = verify_groups
         self.estimator = estimator
         self.normalize = normalize
         self.seeds = seeds
@@ -315,6 +327,11 @@ class AdaGroup:
                 "pass them as AdaGroup's own parameters."
             )
         check_int(self.n_draws, "n_draws", caller=name, low=2)
+        if not isinstance(self.verify_groups, (bool, np.bool_)):
+            raise TypeError(
+                f"The 'verify_groups' parameter of {name} must be True or False. Got "
+                f"{self.verify_groups!r} instead."
+            )
         for param in ("n_subsets_per_step", "max_clusters", "budget"):
             check_int(getattr(self, param), param, caller=name, low=1, allow_none=True)
         check_float(self.confidence, "confidence", caller=name, low=0.0, high=1.0, low_open=True)
@@ -408,6 +425,9 @@ class AdaGroup:
                 break
             self._round(trainer)
             done += 1
+        finished = state.stopped is not None and state.n_batches_done >= len(state.batches)
+        if finished and self.verify_groups and getattr(self, "verification_", None) is None:
+            self._verify(trainer, stacklevel=3)
         return self
 
     def _study_tasks(self) -> tuple[str, ...]:
@@ -594,9 +614,19 @@ class AdaGroup:
         with loss scales 100x apart: a planted group whose pairs all help
         trained 22 % worse than single-task). This trains each group of two or
         more tasks and each task alone for every seed (through the study, so
-        what is already trained is reused) and sets ``verification_``; a group
-        whose tasks lose on average warns :class:`UnstableGroupingWarning`.
+        what is already trained is reused) and sets ``verification_``. Every
+        group whose tasks lose on average warns
+        :class:`UnstableGroupingWarning`. One seed's difference includes two
+        runs' noise, which the pair-level fit cannot measure reliably (with
+        few runs per task it reads it 2-3x low or high on the planted
+        trainer): a group is judged by its sign, and ``seeds`` average the
+        noise away.
         It costs at most ``n_tasks + n_groups`` runs per seed, outside the budget.
+        :meth:`run` calls it once AdaGroup stops, unless ``verify_groups=False``.
+
+        ``verified_groups_`` is then the grouping with every hurting group
+        split into its tasks: on the seeds trained, no group of it trains
+        worse than its tasks alone.
 
         Parameters
         ----------
@@ -607,6 +637,9 @@ class AdaGroup:
         -------
         self
         """
+        return self._verify(trainer, stacklevel=3)
+
+    def _verify(self, trainer: Callable[..., Mapping[str, float]], stacklevel: int) -> AdaGroup:
         if getattr(self, "labels_", None) is None:
             raise ValueError(
                 "This AdaGroup has no grouping yet: call run(trainer) before verify(trainer)."
@@ -647,13 +680,32 @@ class AdaGroup:
         if hurt:
             shown = "; ".join(f"{','.join(r['tasks'])} {100 * r['change']:+.1f} %" for r in hurt)
             warnings.warn(
-                f"{len(hurt)} of {len(report)} groups train worse in one model than their tasks "
-                f"alone ({shown}): the grouping is not confirmed. Train those tasks apart, or "
-                "split the group.",
+                f"{len(hurt)} of {len(report)} groups trained worse in one model than their "
+                f"tasks alone ({shown}): the grouping is not confirmed. Train those tasks apart "
+                "(verified_groups_), or train more seeds where the difference may be noise.",
                 UnstableGroupingWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
         return self
+
+    @property
+    def verified_groups_(self) -> list[list[str]] | None:
+        """The groups, each group that trained worse than its tasks alone split; None unverified.
+
+        A group hurts when its tasks' mean relative change (``change`` of
+        ``verification_``) is below zero on the seeds trained.
+        """
+        if getattr(self, "verification_", None) is None:
+            return None
+        hurt = {
+            frozenset(r["tasks"])
+            for r in self.verification_ or []
+            if r["change"] is not None and r["change"] < 0
+        }
+        out: list[list[str]] = []
+        for group in self.groups_:
+            out.extend([[t] for t in group] if frozenset(group) in hurt else [list(group)])
+        return out
 
     def _targeted(
         self,
@@ -833,6 +885,7 @@ class AdaGroup:
             "proven_optimal": self.proven_optimal_ if self.upper_bound_ is not None else None,
             "certificate": self.certificate_,
             "verification": getattr(self, "verification_", None),
+            "verified_groups": self.verified_groups_,
         }
 
 

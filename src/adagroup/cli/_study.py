@@ -218,9 +218,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--verify",
-        action="store_true",
-        help="AdaGroup: then train each group in one model and each task alone, and say which "
-        "groups train worse than their tasks alone (up to n_tasks + k more runs per seed)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="AdaGroup: once stopped, train each group in one model and each task alone, and "
+        "say which groups train worse than their tasks alone (up to n_tasks + k more runs "
+        "per seed; default on, --no-verify skips it)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -317,8 +319,7 @@ def run_command(args: argparse.Namespace) -> int:
     url = _storage(args)
     # Check the arguments before anything is written to the store.
     for flag in ("batch_size", "max_k", "budget", "confidence", "pair_estimator", "verify"):
-        given = args.verify if flag == "verify" else getattr(args, flag) is not None
-        if given and not args.adaptive:
+        if getattr(args, flag) is not None and not args.adaptive:
             raise ValueError(
                 f"--{flag.replace('_', '-')} applies to AdaGroup only: add --adaptive, or drop "
                 f"--{flag.replace('_', '-')}."
@@ -506,10 +507,7 @@ def _run_adaptive(
         "resources": _ray_resources(args),
     }
     kwargs = _adaptive_kwargs(args, seeds, n_jobs)
-    ada = AdaGroup(study, run_options=options, **kwargs).run(trainer)
-    if args.verify:
-        ada.verify(trainer)
-    return ada
+    return AdaGroup(study, run_options=options, **kwargs).run(trainer)
 
 
 def _adaptive_kwargs(
@@ -529,6 +527,8 @@ def _adaptive_kwargs(
         kwargs["confidence"] = args.confidence
     if args.pair_estimator is not None:
         kwargs["estimator"] = args.pair_estimator
+    if args.verify is not None:
+        kwargs["verify_groups"] = args.verify
     if args.executor is not None:
         kwargs["executor"] = args.executor
     kwargs["n_jobs"] = n_jobs
@@ -558,6 +558,9 @@ def format_adaptive(result: dict[str, Any]) -> str:
         said = "n/a" if change is None else f"{100 * change:+.1f} %"
         verdict = "" if change is None else (" helps" if change >= 0 else " HURTS: train apart")
         lines.append(f"  trained together vs alone: {','.join(check['tasks'])} {said}{verdict}")
+    verified = result.get("verified_groups")
+    if verified is not None and verified != groups:
+        lines.append("  train instead: " + " | ".join(",".join(g) for g in verified))
     if result["upper_bound"] is not None:
         verdict = "proven optimal" if result["proven_optimal"] else f"gap {result['gap']:.3g}"
         lines.append(
