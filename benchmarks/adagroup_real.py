@@ -16,7 +16,10 @@ peak):
 * ``adagroup``: :class:`adagroup.AdaGroup` (batches of ``max(3, n // 3)`` tasks)
   run with ``budget = B n``, as a user with that budget would: its final
   grouping, whether it stopped by itself or ran out of budget ("–" where the
-  covers of its batches alone take more than ``B n`` runs);
+  covers of its batches alone take more than ``B n`` runs). Its verification
+  (each group and each task alone, trained once AdaGroup stops) is not counted
+  in ``B n``: those are the downstream runs. The ``verified_groups_`` rows score
+  the grouping with every group that verified worse than its tasks alone split;
 * ``adagroup, one batch``: the same with every task known from the start
   (``batch_size = n``);
 * ``uniform``: the first ``B n`` of a random sequence of distinct subsets;
@@ -75,16 +78,16 @@ def labels_of(groups, names) -> np.ndarray:
     return np.array([where[t] for t in names])
 
 
-def train(study, trainer, subsets) -> list:
-    study.enqueue([tuple(s) for s in subsets])
+def train(study, trainer, subsets, seed: int = 0) -> list:
+    study.enqueue([tuple(s) for s in subsets], seeds=(seed,))
     study.run(trainer, progress=False)
-    done = {frozenset(r.subset): r for r in study.runs(state=RunState.COMPLETE) if r.seed == 0}
+    done = {frozenset(r.subset): r for r in study.runs(state=RunState.COMPLETE) if r.seed == seed}
     return [done[frozenset(s)] for s in subsets if frozenset(s) in done]
 
 
-def downstream(study, trainer, groups, names) -> float:
+def downstream(study, trainer, groups, names, seed: int = 0) -> float:
     """Mean over tasks of (loss with its group's model) / (single-task loss)."""
-    runs = train(study, trainer, [tuple(g) for g in groups] + [(t,) for t in names])
+    runs = train(study, trainer, [tuple(g) for g in groups] + [(t,) for t in names], seed)
     by = {frozenset(r.subset): r.scores for r in runs}
     ratios = [by[frozenset(g)][t] / by[frozenset([t])][t] for g in groups for t in g]
     return float(np.mean(ratios))
@@ -110,6 +113,7 @@ def run_case(
     budgets=BUDGETS,
     design_seeds: int = 1,
     estimator: str = "surrogate",
+    heldout_seed: int | None = None,
 ) -> dict:
     groups, per = (int(x) for x in shape.split("x"))
     trainer = make_trainer(groups, per, seed, spread)
@@ -157,6 +161,16 @@ def run_case(
     runs = train(study, trainer, pairs)
     record("all pairs", len(pairs) / n, len(runs), grouped(runs, names, estimator))
 
+    def heldout(groups, verified) -> dict:
+        # The split was decided on seed 0's runs, which also score it: another seed's runs
+        # score both groupings without that selection.
+        if heldout_seed is None:
+            return {}
+        return {
+            "heldout_loss": downstream(study, trainer, groups, names, heldout_seed),
+            "heldout_verified_loss": downstream(study, trainer, verified, names, heldout_seed),
+        }
+
     summary = {}
     for strategy, batch in (("adagroup", max(3, n // 3)), ("adagroup, one batch", n)):
         full = adagroup_run(study, trainer, batch, 8 * n, seed, estimator)
@@ -175,6 +189,7 @@ def run_case(
                      "recovered": False, "k": None, "loss_ratio": None}
                 )  # fmt: skip
                 continue
+            verified = ada.verified_groups_
             record(
                 strategy,
                 b,
@@ -183,6 +198,13 @@ def run_case(
                 {
                     "stopped": ada.stopped_because_,
                     "min_stability": float(ada.stability_.min()),
+                    # Its own verification warned that a group trained worse than alone.
+                    "warned": verified != ada.groups_,
+                    "verified_recovered": bool(
+                        adjusted_rand(labels_of(verified, names), truth) == 1
+                    ),
+                    "verified_loss": downstream(study, trainer, verified, names),
+                    **heldout(ada.groups_, verified),
                 },
             )
     ada = summary["adagroup"]
@@ -219,13 +241,49 @@ def table(results: list[dict], budgets=BUDGETS) -> str:
             loss = f"{np.mean(losses):.2f}" if losses else "–"
             cells.append(f"{hits}/{len(rows)} ({loss})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    for s in ("adagroup", "adagroup, one batch"):
+        cells = []
+        for b in budgets:
+            rows = [
+                r
+                for res in results
+                for r in res["rows"]
+                if r["strategy"] == s and r["budget"] == b and r["loss_ratio"] is not None
+            ]
+            if not rows:
+                cells.append("–")
+                continue
+            hits = sum(r["verified_recovered"] for r in rows)
+            cells.append(f"{hits}/{len(rows)} ({np.mean([r['verified_loss'] for r in rows]):.2f})")
+        lines.append(f"| {s}: verified_groups_ | " + " | ".join(cells) + " |")
+    held = [
+        r
+        for res in results
+        for r in res["rows"]
+        if r["strategy"].startswith("adagroup") and "heldout_loss" in r
+    ]
+    heldout_lines = []
+    for s in ("adagroup", "adagroup, one batch"):
+        for key, what in (
+            ("heldout_loss", "groups_"),
+            ("heldout_verified_loss", "verified_groups_"),
+        ):
+            cells = []
+            for b in budgets:
+                vals = [r[key] for r in held if r["strategy"] == s and r["budget"] == b]
+                worse = sum(v > 1 for v in vals)
+                cells.append(f"{np.mean(vals):.2f}, {worse} > 1" if vals else "–")
+            heldout_lines.append(f"| {s}: {what} | " + " | ".join(cells) + " |")
     ada = [r for res in results for r in res["rows"] if r["strategy"].startswith("adagroup")]
     worse = [r for r in ada if r["loss_ratio"] is not None and r["loss_ratio"] > 1]
-    silent = [r for r in worse if r.get("min_stability", 0) >= 0.9]
+    stable = [r for r in worse if r.get("min_stability", 0) >= 0.9]
+    silent = [r for r in stable if not r.get("warned")]
     footer = (
         f"\nAdaGroup groupings worse than single-task training: {len(worse)} of "
-        f"{sum(r['loss_ratio'] is not None for r in ada)}, of which {len(silent)} reported "
-        "stable (every task's stability >= 0.9)."
+        f"{sum(r['loss_ratio'] is not None for r in ada)}, of which {len(stable)} reported "
+        "stable (every task's stability >= 0.9), and of those "
+        f"{len(stable) - len(silent)} flagged by AdaGroup's verification ({len(silent)} "
+        "neither unstable nor flagged)."
     )
     rows = [r for res in results for r in res["rows"] if r["strategy"] == "all pairs"]
     hits = sum(r["recovered"] for r in rows)
@@ -234,6 +292,16 @@ def table(results: list[dict], budgets=BUDGETS) -> str:
         f"| all pairs (≈{mean_b:.1f}n) | {hits}/{len(rows)} "
         f"({np.mean([r['loss_ratio'] for r in rows]):.2f}) |" + " |" * (len(budgets) - 1)
     )
+    if held:
+        footer += (
+            "\n\nOn the held-out seed: mean downstream loss ÷ single-task, and groupings worse "
+            "than single-task:\n| grouping | "
+            + " | ".join(f"{b}n" for b in budgets)
+            + " |\n|---|"
+            + "---|" * len(budgets)
+            + "\n"
+            + "\n".join(heldout_lines)
+        )
     return "\n".join(lines) + footer
 
 
@@ -263,6 +331,13 @@ def main(argv=None) -> int:
         choices=list(ESTIMATORS),
         help="pair-level estimator of every strategy (adagroup.adaptive.PairPosterior)",
     )
+    p.add_argument(
+        "--heldout-seed",
+        type=int,
+        default=None,
+        help="also train AdaGroup's groupings with this seed and score them on it (the "
+        "verification that splits groups uses seed 0)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     out = Path(args.out)
@@ -281,6 +356,7 @@ def main(argv=None) -> int:
                     args.budgets,
                     args.design_seeds,
                     args.estimator,
+                    args.heldout_seed,
                 )
                 results.append(res)
                 ada = [r for r in res["rows"] if r["strategy"] == "adagroup"]
