@@ -52,8 +52,8 @@ _RELAX = 1.6
 #: n = 60..400 instances (1.5 instead of 2 oscillated on Fig. 2 at n = 400).
 _EV, _MU, _TAU = 5, 2.0, 2.0
 #: Ritz vectors kept below the simplex threshold (see :class:`_RitzProjection`). On the
-#: noisy planted n = 100 matrix 3 took 350 ADMM iterations against 130 with exact
-#: projections; 6 and 10 took 130 (measured).
+#: noisy planted n = 100 matrix 3 and 4 took 350 and 340 ADMM iterations against 130 with
+#: exact projections; 6 and 10 took 130 (measured).
 _RITZ_MARGIN = 6
 #: Calls of :class:`_RitzProjection` between two full (LAPACK) projections.
 _RITZ_REFRESH = 50
