@@ -94,7 +94,7 @@ def test_bound_tol_never_stops_a_relaxation_that_may_be_tight():
 
     T, _ = make_planted_affinity([30, 30, 30, 30], within_std=1.0, between_std=1.0, random_state=1)
     res = sdp_clustering(T, 4, random_state=0, bound_tol=1e-2)
-    assert "psd" in res.solver
+    assert "psd" in res.solver or "admm" in res.solver
     assert res.proven_optimal and res.status == "optimal"
 
 

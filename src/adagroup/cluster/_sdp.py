@@ -51,6 +51,17 @@ _PSD_MAX_OUTER = 60
 #: 1200, 2000 took 9.8, 11.0, 12.3 s over ten cases; 800 sent the noisy n = 100 row, which
 #: needs about 1000, to ADMM: 0.12 -> 0.45 s).
 _PSD_MAX_EVALS = 1200
+#: Up to this many tasks, clustered matrices (see ``_ADMM_FIRST_MAX_GAP``) go to ADMM
+#: without the low-rank phase: at n = 200 and 300 (Fig. 2, k = 3; noisy planted, k = 2)
+#: 0.10-1.2 s against 0.16-1.3 s with identical groupings; not measured above.
+_ADMM_FIRST_MAX_N = 300
+#: ... when ``(spectral bound - F) / F`` (centred, ``Lam = 0``) is at most this. On the
+#: 72-case sweep (Fig. 2, noisy planted, Gaussian; n = 60-150, k = 2, 3, 5; 2 seeds)
+#: ADMM first was faster with the same grouping everywhere this gap was <= 0.173 (Fig. 2
+#: with k = 3, noisy planted with k = 2, 3); above (k = 5 on 3 groups: 0.19-0.41;
+#: Gaussian: 0.32-0.76) its rounding lost up to 3.8 % of F in 9 of 34 cases, and on
+#: Gaussian matrices it was also slower.
+_ADMM_FIRST_MAX_GAP = 0.18
 #: A stalled low-rank phase hands over to ADMM only within this many times ``bound_tol``
 #: of the SDP optimum (see ``_Search._psd_stall``); above, it runs on to its budget. On 72
 #: cases (Fig. 2, noisy planted, Gaussian; n = 60-300, k = 2, 3, 5) 30 and 100 took the same
@@ -246,6 +257,7 @@ class _Search:
         self.used: list[str] = []
         self.n_iter = 0
         self.info: dict[str, Any] = {"certificate_seconds": 0.0}
+        self.spectral_value = math.inf
         self._scores: dict[bytes, float] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -344,7 +356,10 @@ class _Search:
     def spectral_grouping(self, eig: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """A grouping from the top eigenvectors (k-means on their rows, then single moves)."""
         self.used.append("factor")
-        self._round(_spectral_rows(self.op, self.k, eig))
+        rows = _spectral_rows(self.op, self.k, eig)
+        # Sum of the top k - 1 eigenvalues: the bound with Lam = 0, up to round-off.
+        self.spectral_value = float(np.sum(rows * rows))
+        self._round(rows)
 
     def pruned_grouping(self, eig: tuple[np.ndarray, np.ndarray] | None, must_beat: float) -> bool:
         """A candidate of the automatic k that its spectral bound already rules out.
@@ -493,6 +508,22 @@ class _Search:
         """
         return self.window is not None and self.window > 0.0
 
+    def convex_first(self) -> bool:
+        """ADMM rather than the low-rank phase: clustered matrices up to ``_ADMM_FIRST_MAX_N``.
+
+        The relative gap between the spectral bound (``Lam = 0``) and the
+        grouping is small where the matrix has ``k`` well-separated groups; the
+        SDP solution then has rank about ``k``, ADMM's warm-started Ritz
+        projections (:class:`~adagroup.cluster._sdp_solver._RitzProjection`)
+        need about as many eigenpairs, and ADMM reaches the bound in 60-130
+        steps where the low-rank phase takes 500-1000 evaluations. Where the
+        gap is large (no clear groups, or more groups asked for than there
+        are), the solution has a higher rank and the low-rank phase is faster,
+        and its rounding was kept (see ``_ADMM_FIRST_MAX_GAP``).
+        """
+        gap = (self.spectral_value - self.value) / max(abs(self.value), 1e-12)
+        return self.op.n <= _ADMM_FIRST_MAX_N and gap <= _ADMM_FIRST_MAX_GAP
+
     def psd_factor(self, max_iter: int) -> None:
         """Phase 3 (n <= 600): the low-rank augmented Lagrangian; its multiplier is a dual point.
 
@@ -536,7 +567,11 @@ class _Search:
             self.sdp_value = self.value
 
     def convex_fallback(self, max_iter: int, X0: np.ndarray | None) -> None:
-        """Phase 3 (n <= 600): convex ADMM to the SDP optimum; its multiplier is a dual point."""
+        """Phase 3 (n <= 600): convex ADMM to the SDP optimum; its multiplier is a dual point.
+
+        Run at once where :meth:`convex_first` holds, else after a low-rank
+        phase that did not converge (from its last iterate ``X0``).
+        """
         adm = solve_admm(
             self.op.dense(),
             self.k,
@@ -637,8 +672,10 @@ def _solve(
     dual certificate, which closes when the relaxation is tight; if not, (2)
     exact search for ``n <= exact_max_tasks`` (solver ``"auto"``), else the
     bound-within-``bound_tol`` check, then the factor solver (``n > 600`` or
-    solver ``"factor"``) or (3) the low-rank phase and, if it does not
-    converge, convex ADMM (``n <= 600``); (4) the result in the units of ``S``.
+    solver ``"factor"``) or (3) for ``n <= 600``: convex ADMM at once where
+    the matrix is clustered (:meth:`_Search.convex_first`, ``n <= 300``),
+    else the low-rank phase and, if it does not converge, convex ADMM; (4) the
+    result in the units of ``S``.
 
     ``screen`` (a candidate of the automatic k): the grouping only, from the
     eigenpairs ``eig`` when given, with exact search where it applies; its
@@ -720,6 +757,9 @@ def _solve(
     if solver != "auto" or n > DENSE_MAX_N:
         search.factor_solve(max_iter)
         return search.result(start)
+    if search.convex_first():
+        search.convex_fallback(max_iter, None)
+        return search.result(start)
     # n <= 600: the low-rank phase without sign constraint; the nonnegative factor,
     # a restriction of the SDP, closed no bound here that this phase does not (measured
     # on Fig. 2 and noisy planted matrices, n = 100-500) and cost up to 0.1 s.
@@ -783,8 +823,10 @@ def sdp_clustering(
         ``"factor"``: nonnegative low-rank augmented Lagrangian (fast, scales
         to ``n = 10^4``). ``"admm"``: convex ADMM (``n <= 600``). ``"auto"``:
         for ``n <= 600``, when the certificate of the spectral grouping does
-        not close, a low-rank augmented Lagrangian without sign constraint
-        (then ADMM if it does not converge); above, the factor solver.
+        not close, ADMM where the matrix is clustered (``n <= 300``, the
+        spectral bound within 18 % of the grouping), else a low-rank augmented
+        Lagrangian without sign constraint (then ADMM if it does not
+        converge); above, the factor solver.
     n_init : int, default=8
         k-means restarts in the rounding.
     exact_max_tasks : int, default=16
@@ -965,7 +1007,11 @@ class SDPClustering(BaseTaskClustering):
     ``max(1, (k-1)/2) sqrt(2n) + k`` columns, no sign constraint) gets an
     augmented Lagrangian on ``X >= 0`` solved by L-BFGS [5]_, whose multiplier
     is a dual point; convex ADMM follows only if it stalls or does not
-    converge. Both stop once the dual bound closes with the grouping, or, when
+    converge. Where the matrix is clustered (``n <= 300``, the spectral bound
+    within 18 % of the grouping's value) ADMM runs at once instead: its
+    projections come from a Rayleigh-Ritz step on the last projection's
+    eigenvectors, which costs little where the solution has a rank of about
+    ``k``. Both stop once the dual bound closes with the grouping, or, when
     a feasible point of the SDP beats the grouping by more than ``tol`` (the
     relaxation is not tight), once the bound is proven within ``bound_tol`` of
     the SDP optimum. For ``n_tasks <= exact_max_tasks`` exact
