@@ -197,6 +197,7 @@ def test_losses_and_n_rounds():
         ({"estimator": "median"}, "'estimator' parameter of AdaGroup"),
         ({"normalize": "zscore"}, "'normalize' parameter of AdaGroup"),
         ({"seeds": ()}, "'seeds' parameter of AdaGroup"),
+        ({"verify_groups": "yes"}, "'verify_groups' parameter of AdaGroup must be True or"),
     ],
 )
 def test_bad_parameters(params, match):

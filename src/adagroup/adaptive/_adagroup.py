@@ -333,7 +333,7 @@ class AdaGroup:
             )
         check_int(self.n_draws, "n_draws", caller=name, low=2)
         if not isinstance(self.verify_groups, (bool, np.bool_)):
-            raise TypeError(
+            raise ValueError(
                 f"The 'verify_groups' parameter of {name} must be True or False. Got "
                 f"{self.verify_groups!r} instead."
             )
