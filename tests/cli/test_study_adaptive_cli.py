@@ -99,6 +99,7 @@ def test_adaptive_json_has_groups_stability_coassignment_and_certificate(
     # The search's runs, then each group and each task alone to verify the grouping.
     assert payload["n_runs"] < payload["runs"]["COMPLETE"] <= payload["n_runs"] + 12 + 3
     assert len(payload["verification"]) == 3 and payload["verified_groups"] is not None
+    assert payload["verification_runs"] == payload["runs"]["COMPLETE"] - payload["n_runs"]
 
 
 def test_pair_estimator_reaches_adagroup_and_offers_every_estimator(tmp_path, planted, capsys):
@@ -185,6 +186,7 @@ def test_verify_trains_the_groups_and_says_which_hurt(tmp_path, monkeypatch, cap
     assert out.count("trained together vs alone") == 2
     assert out.count("-40.0 % HURTS: train apart") == 2
     assert "train instead: g0t0 | g0t1 |" in out
+    assert "AdaGroup: 2 groups from 20 runs (+10 to verify):" in out
     assert main(["study", "status", "--storage", url, "--name", "v", "--json"]) == 0
     stored = json.loads(capsys.readouterr().out)["adagroup"]["result"]["verification"]
     assert [round(r["change"], 6) for r in stored] == [-0.4, -0.4]
@@ -200,6 +202,7 @@ def test_no_verify_trains_only_the_search(tmp_path, planted, capsys):
     assert main(args) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["verification"] is None and payload["verified_groups"] is None
+    assert payload["verification_runs"] is None
     assert payload["runs"]["COMPLETE"] == payload["n_runs"]
 
 

@@ -221,6 +221,9 @@ class AdaGroup:
     verified_groups_ : list of list of str or None
         ``groups_`` with every group that trained worse than its tasks alone
         split into its tasks; None until verified.
+    n_verification_runs_ : int
+        COMPLETE runs the verification compared (groups and single tasks, per
+        seed), outside ``n_runs_``; set by :meth:`verify`.
 
     See Also
     --------
@@ -680,6 +683,7 @@ class AdaGroup:
             change = float(np.mean(known)) if known else None
             report.append({"tasks": list(group), "change": change, "per_task": per_task})
         self.verification_ = report
+        self.n_verification_runs_ = len(runs)
         self._publish()
         hurt = [r for r in report if r["change"] is not None and r["change"] < 0]
         if hurt:
@@ -891,6 +895,9 @@ class AdaGroup:
             "certificate": self.certificate_,
             "verification": getattr(self, "verification_", None),
             "verified_groups": self.verified_groups_,
+            "verification_runs": getattr(self, "n_verification_runs_", None)
+            if getattr(self, "verification_", None) is not None
+            else None,
         }
 
 

@@ -545,8 +545,10 @@ def format_adaptive(result: dict[str, Any]) -> str:
         None: "not finished: run again to continue",
     }[result["stopped_because"]]
     groups = result["groups"]
+    checked = result.get("verification_runs")
+    extra = f" (+{checked} to verify)" if checked else ""
     lines = [
-        f"AdaGroup: {result['k']} groups from {result['n_runs']} runs: "
+        f"AdaGroup: {result['k']} groups from {result['n_runs']} runs{extra}: "
         + " | ".join(",".join(g) for g in groups),
         f"  stopped: {why}; grouping stability {result['grouping_stability']:.2f}",
     ]
