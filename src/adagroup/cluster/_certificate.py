@@ -16,7 +16,9 @@ bound (``n <= 600``) uses that sum.
 ``Lam`` is built from the rounded grouping (complementary slackness fixes the
 row sums of each between-group block, as in the constructions of Awasthi et
 al. and Iguchi et al.; additive blocks with those sums, or ``-A`` plus additive
-terms, made nonnegative), or taken from the multiplier of ``X >= 0`` of a solver.
+terms, made nonnegative; where those miss, blocks found by projected gradient
+steps on the eigenvalues above ``z``), or taken from the multiplier of
+``X >= 0`` of a solver.
 """
 
 from __future__ import annotations
@@ -462,8 +464,8 @@ class _Slackness:
         (0 of 566 groupings with windows below -5 %, the 82 that closed had +11 %
         or more: Fig. 2, planted and Gaussian, n = 40-300, k = 2-5; see also
         ``_WINDOW_MIN``). A narrow open window still allows a complementary
-        dual point (a tight relaxation), which the constructions miss and the
-        low-rank phase finds.
+        dual point (a tight relaxation), which the constructions miss; the
+        projected blocks (:meth:`projected`) find it, else the solvers do.
         """
         window = self.window()
         return window is not None and window < _WINDOW_MIN
@@ -740,8 +742,10 @@ def certify_partition(
     ``n <= 3000``: between-group blocks ``-A`` plus additive terms, which
     removes the between-group coupling from ``P (A + Lam) P``, made
     nonnegative by alternating projections and diagonal scaling, at ``z`` a
-    little above the within-group eigenvalue. Last, the additive blocks are
-    clipped and rescaled at a few ``z``. Every bound that does not come from
+    little above the within-group eigenvalue. Then the additive blocks are
+    clipped and rescaled at a few ``z``. Last, where the window for ``z`` is
+    open (``n <= 600``), the projected blocks (:meth:`_Slackness.projected`):
+    an iteration from the decoupled blocks. Every bound that does not come from
     the exact algebra is evaluated from its ``Lam`` by
     :func:`bound_from_dual`, so it is valid whatever ``Lam`` is.
 
@@ -750,7 +754,9 @@ def certify_partition(
     ``give_up``: for a caller whose solvers bound the SDP themselves, return
     an infinite bound at once when the constructions cannot close
     (:meth:`_Slackness.window_closed`); a non-tight grouping then costs the
-    products with its indicators and the within-group eigenvalues only.
+    products with its indicators and the within-group eigenvalues only. An
+    open window narrower than ``_WINDOW_MIN`` goes to the projected blocks
+    alone, which stop early where they do not converge.
     """
     dual = _Slackness(op, labels, k, value, tol)
     if give_up and dual.window_closed():
