@@ -383,7 +383,7 @@ _WINDOW_MIN = 0.05
 
 
 #: Iterations of the projected construction (:meth:`_Slackness.projected`); the noisy
-#: planted draw of the benchmark (n = 100, k = 3, window +3.3 %) closes after 6.
+#: planted draw of the benchmark (n = 100, k = 3, window +3.3 %) closes after 5 steps.
 _PROJECTED_MAX_ITER = 30
 #: Its step on the eigenvalue excess, and the momentum: on that draw and three planted
 #: ones with windows of +1.2 to +4 % (n = 75-157, k = 2-4) steps of 3 without momentum
