@@ -278,6 +278,25 @@ def test_projected_blocks_give_up_on_a_grouping_the_sdp_does_not_prove(monkeypat
     assert not res.proven_optimal and res.upper_bound > res.objective
 
 
+def test_projected_blocks_also_follow_constructions_that_miss_a_wide_window(monkeypatch):
+    # A planted draw at n = 300 (noise 1.5) whose window (+13.5 %) is above _WINDOW_MIN:
+    # the additive, decoupled and clipped blocks miss and ADMM proved it (0.9 s); the
+    # projected blocks, tried after them, prove it in the first phase (0.09 s).
+    from adagroup.cluster import _certificate
+
+    T, _ = make_planted_affinity([100, 100, 100], within_std=1.5, between_std=1.5, random_state=0)
+    res = sdp_clustering(T, 3, random_state=0)
+    assert res.proven_optimal and res.solver == "factor"  # was "factor+admm"
+    S = (T + T.T) / 2
+    op = CentredOperator(S)
+    fc = (density_objective(S, res.labels) - op.base) / op.sigma
+    ub, cert = certify_partition(op, res.labels, 3, fc, tol=1e-6 * fc, give_up=True)
+    assert fc <= ub <= fc * (1 + 1e-6) and cert.window > _certificate._WINDOW_MIN
+    monkeypatch.setattr(_certificate, "_PROJECTED_MAX_ITER", 0)
+    ub, _ = certify_partition(op, res.labels, 3, fc, tol=1e-6 * fc)
+    assert ub > fc * (1 + 1e-6)
+
+
 def test_the_tight_fig2_draw_with_a_window_of_11_percent_still_closes_at_once():
     from adagroup.datasets import make_fig2_affinity
 
