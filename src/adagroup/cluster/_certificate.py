@@ -625,7 +625,7 @@ class _Slackness:
                 ub = bound_from_dual(self.op, self.k, lam_dense=lam, eig_tol=self.eig_tol)
                 if ub < out.bound:
                     out = self.certificate(ub, z, lam.copy())
-                if ub <= self.target:
+                if ub <= self.target or w.size == 0:  # closed, or no pair left to lower
                     break
             excess.append(min(top, excess[-1]) if excess else top)
             if it >= 6 and excess[-1] > 0.5 * excess[-7]:
