@@ -386,16 +386,16 @@ _WINDOW_MIN = 0.05
 #: planted draw of the benchmark (n = 100, k = 3, window +3.3 %) closes after 5 steps.
 _PROJECTED_MAX_ITER = 30
 #: Its step on the eigenvalue excess, and the momentum: on that draw and three planted
-#: ones with windows of +1.2 to +4 % (n = 75-157, k = 2-4) steps of 3 without momentum
-#: took 9-16 iterations where they closed (two did not), with momentum 0.7 they diverged
-#: for k = 4; step 2 with momentum 0.8 closed three of the four in 7-29.
+#: ones with windows of +1.2 to +4 % (n = 75-157, k = 2-4), steps of 3 without momentum
+#: closed only the benchmark's draw (11 steps), with momentum 0.7 they diverged for k = 4;
+#: step 2 with momentum 0.8 closes three of the four (in 5, 10 and 22 steps).
 _PROJECTED_STEP, _PROJECTED_MOMENTUM = 2.0, 0.8
 #: Where ``z`` sits in the window, and the level the excess is cut to (fractions of
-#: ``z - z_blk``): at 0.5-0.95 of the window the draw took 9-16 iterations (step 3, no
+#: ``z - z_blk``): at 0.5-0.95 of the window the draw took 9-16 steps (step 4, no
 #: momentum), fewer near its top.
 _PROJECTED_Z, _PROJECTED_CUT = 0.9, 0.5
-#: Sweeps of :func:`_transport_sweeps` per block after each step (3 and 6 took as many
-#: iterations; they are most of a step's time).
+#: Sweeps of :func:`_transport_sweeps` per block after each step (3 and 6 took about as
+#: many steps; the sweeps are most of a step's time).
 _PROJECTED_SWEEPS = 3
 
 
