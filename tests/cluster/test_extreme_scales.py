@@ -16,7 +16,7 @@ from adagroup.cluster import (
     exhaustive_clustering,
     sdp_clustering,
 )
-from adagroup.cluster._linalg import top_eigh
+from adagroup.cluster._linalg import eigh_above, top_eigh
 from adagroup.cluster._validation import check_affinity, scale_affinity
 from adagroup.exceptions import SolverError
 
@@ -150,6 +150,26 @@ def test_top_eigh_when_subset_returns_nothing(monkeypatch):
     w, V = top_eigh(M, 2)
     assert w.tolist() == [3.0, 5.0] and V.shape == (3, 2)
     assert top_eigh(M, 1, vectors=False)[0].tolist() == [5.0]
+
+
+@pytest.mark.parametrize("failure", ["raises", "nan"])
+def test_eigh_above_falls_back_where_the_interval_request_fails(monkeypatch, failure):
+    # The projected blocks of the certificate ask ?syevr for the pairs above a level;
+    # where that fails (or returns garbage) every pair is computed and those above kept.
+    original = scipy.linalg.eigh
+
+    def flaky(a, *args, **kwargs):
+        if kwargs.get("subset_by_value") is not None:
+            if failure == "raises":
+                raise np.linalg.LinAlgError("Internal Error.")
+            return np.array([np.nan]), np.zeros((a.shape[0], 1))
+        return original(a, *args, **kwargs)
+
+    M = np.diag([1.0, 5.0, 3.0, -2.0])
+    monkeypatch.setattr(scipy.linalg, "eigh", flaky)
+    w, V = eigh_above(M, 2.0)
+    assert w.tolist() == [3.0, 5.0] and np.allclose(np.abs(V[[2, 1]]), np.eye(2))
+    assert eigh_above(M, 6.0)[0].size == 0
 
 
 def test_top_eigh_reports_a_solver_error_when_every_driver_fails(monkeypatch):

@@ -18,7 +18,7 @@ import scipy.linalg
 
 from ..exceptions import SolverError
 
-__all__ = ["DENSE_MAX_N", "top_eigh"]
+__all__ = ["DENSE_MAX_N", "eigh_above", "top_eigh"]
 
 #: Largest n for which the solvers and the certificate use dense symmetric eigensolvers
 #: (ADMM: a full eigendecomposition per step; certificate: LAPACK's top eigenvalue with a
@@ -98,3 +98,24 @@ def top_eigh(
         f"Every LAPACK eigensolver failed on a {n} x {n} symmetric matrix ({last}); check that "
         "the affinity matrix is finite."
     )
+
+
+def eigh_above(M: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The eigenpairs of the symmetric ``M`` with eigenvalues above ``threshold`` (ascending).
+
+    LAPACK's ``?syevr`` on that interval (a few pairs cost a fraction of all of
+    them); where it fails (see the module docstring), every pair from
+    :func:`top_eigh`, of which those above ``threshold`` are kept.
+    """
+    n = M.shape[0]
+    try:
+        w, V = scipy.linalg.eigh(
+            M, subset_by_value=(threshold, np.inf), driver="evr", check_finite=False
+        )
+        if np.all(np.isfinite(w)):
+            return w, V
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    w, V = top_eigh(M, n)
+    keep = w > threshold
+    return w[keep], V[:, keep]
