@@ -221,9 +221,9 @@ class AdaGroup:
     verified_groups_ : list of list of str or None
         ``groups_`` with every group that trained worse than its tasks alone
         split into its tasks; None until verified.
-    n_verification_runs_ : int
+    n_verification_runs_ : int or None
         COMPLETE runs the verification compared (groups and single tasks, per
-        seed), outside ``n_runs_``; set by :meth:`verify`.
+        seed), outside ``n_runs_``; None until verified, like ``verification_``.
 
     See Also
     --------
@@ -564,6 +564,7 @@ class AdaGroup:
         ]
         self.clusterer_ = fitted
         self.verification_: list[dict[str, Any]] | None = None
+        self.n_verification_runs_: int | None = None
         self.n_runs_ = n_runs
         self.n_steps_ = state.step
         self.stopped_because_ = state.stopped
@@ -895,9 +896,7 @@ class AdaGroup:
             "certificate": self.certificate_,
             "verification": getattr(self, "verification_", None),
             "verified_groups": self.verified_groups_,
-            "verification_runs": getattr(self, "n_verification_runs_", None)
-            if getattr(self, "verification_", None) is not None
-            else None,
+            "verification_runs": getattr(self, "n_verification_runs_", None),
         }
 
 

@@ -351,19 +351,17 @@ class PairPosterior:
         if self._coupling is not None:
             with blas_threads_for(n):
                 draws = self._coupling.sample(rng, size, self.theta, self.sigma, self.tau)
-            draws = (draws + draws.transpose(0, 2, 1)) / 2.0
-            draws[:, np.arange(n), np.arange(n)] = 0.0
-            return draws
-        draws = np.repeat(self.theta[None], size, axis=0)
-        for i in range(n):
-            z = rng.standard_normal((n, size))
-            L = self._chol[i]
-            if L is not None:
-                # A = L L^T, so L^-T z ~ N(0, A^-1).
-                noise = _back(L, z)
-            else:
-                noise = z * np.sqrt(self._var[i])[:, None]
-            draws[:, i, :] += self.sigma[i] * noise.T
+        else:
+            draws = np.repeat(self.theta[None], size, axis=0)
+            for i in range(n):
+                z = rng.standard_normal((n, size))
+                L = self._chol[i]
+                if L is not None:
+                    # A = L L^T, so L^-T z ~ N(0, A^-1).
+                    noise = _back(L, z)
+                else:
+                    noise = z * np.sqrt(self._var[i])[:, None]
+                draws[:, i, :] += self.sigma[i] * noise.T
         draws = (draws + draws.transpose(0, 2, 1)) / 2.0
         draws[:, np.arange(n), np.arange(n)] = 0.0
         return draws

@@ -175,7 +175,6 @@ def draw_groupings(
 ) -> Draws:
     """Choose ``k`` on ``n_draws`` posterior draws, and regroup each draw at its own ``k``.
 
-
     Parameters
     ----------
     posterior : PairPosterior

@@ -481,9 +481,12 @@ class _Slackness:
         if self.z_blk is None:
             return None
         if self._window is None:
-            z_cap = float(np.min(self.r0[self.mask] / self.D[self.mask]))
-            self._window = (z_cap - self.z_blk) / max(abs(self.z_blk), 1e-300)
+            self._window = (self.z_cap() - self.z_blk) / max(abs(self.z_blk), 1e-300)
         return self._window
+
+    def z_cap(self) -> float:
+        """``min(r0 / D)``: the largest ``z`` at which every between-group row sum is >= 0."""
+        return float(np.min(self.r0[self.mask] / self.D[self.mask]))
 
     def certificate(self, bound: float, z: float, dual: Any) -> PartitionCertificate:
         y = self.y0 - z / self.sizes[self.labels]
@@ -590,8 +593,7 @@ class _Slackness:
         """
         assert self.A is not None and self.z_blk is not None
         out = self.certificate(np.inf, 0.0, None)
-        z_cap = float(np.min(self.r0[self.mask] / self.D[self.mask]))
-        z = self.z_blk + _PROJECTED_Z * (z_cap - self.z_blk)
+        z = self.z_blk + _PROJECTED_Z * (self.z_cap() - self.z_blk)
         cut = self.z_blk + _PROJECTED_CUT * (z - self.z_blk)
         r = self.row_sums(z)
         idx = [np.flatnonzero(self.labels == a) for a in range(self.k)]
